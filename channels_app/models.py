@@ -1,0 +1,33 @@
+"""The real-time event log (outbox), and — from the channels issue — channels, threads, messages.
+
+The database is the source of truth and the push is an accelerator: an `Event` row is written in
+the same transaction as the change it describes; `comms.realtime` pushes it after commit and the
+relay re-pushes whatever was not pushed. Clients that missed events fetch them by id.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Event(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=60)
+    data = models.JSONField(default=dict)
+    #: Channel-layer groups the event is pushed to, e.g. ["unit.33.74", "unit.33.72"].
+    groups = models.JSONField(default=list)
+    #: Who inside those groups may see it; checked in memory by the consumer and on resume.
+    #: None: everyone in the groups. See comms.realtime.audience_allows for the format.
+    audience = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"], name="event_unpushed_idx", condition=models.Q(pushed_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.type}"

@@ -1,0 +1,1 @@
+// Real-time client (the real-time issue replaces this minimal version).
