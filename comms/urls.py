@@ -1,12 +1,24 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.api import router as accounts_router
+from announcements.api import router as announcements_router
+from channels_app.api import router as channels_router
 from comms import views
+from comms.api import api
+
+api.add_router("", accounts_router, tags=["accounts"])
+api.add_router("", announcements_router, tags=["announcements"])
+api.add_router("", channels_router, tags=["channels"])
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path("", include("announcements.urls")),
+    path("", include("channels_app.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,59 @@
+"""Personal API tokens: creation (shown once), hashing, and authentication."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken, TokenScope, User
+
+
+def token_create(
+    *,
+    user: User,
+    name: str,
+    scopes: list[str],
+    expires_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its secret; only the SHA-256 is stored."""
+    from comms.errors import ServiceError
+
+    unknown = sorted(set(scopes) - set(TokenScope.values))
+    if unknown:
+        raise ServiceError("invalid_scope", f"Cakupan tidak dikenal: {', '.join(unknown)}.")
+    if not name.strip():
+        raise ServiceError("invalid", "Nama token wajib diisi.", fields={"name": ["wajib"]})
+    secret = ApiToken.PREFIX + secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=expires_days) if expires_days else None
+    with transaction.atomic():
+        token = ApiToken(
+            user=user,
+            name=name.strip(),
+            token_hash=ApiToken.hash_secret(secret),
+            hint=secret[: len(ApiToken.PREFIX) + 6],
+            scopes=sorted(set(scopes)),
+            expires_at=expires_at,
+        )
+        token.full_clean()
+        token.save()
+    return token, secret
+
+
+def authenticate_token(secret: str) -> tuple[User | None, ApiToken | None]:
+    """The user and token for a bearer secret, or (None, None) if it is not usable."""
+    if not secret or not secret.startswith(ApiToken.PREFIX) or len(secret) > 200:
+        return None, None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=ApiToken.hash_secret(secret))
+        .first()
+    )
+    if token is None or not token.is_usable() or not token.user.is_active:
+        return None, None
+    from comms.api import touch_token
+
+    touch_token(token)
+    return token.user, token
