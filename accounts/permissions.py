@@ -33,3 +33,17 @@ def is_unit_admin_of(user: User, unit: Unit) -> bool:
 
 def is_auditor_of(user: User, unit: Unit) -> bool:
     return has_role_over(user, unit, Role.AUDITOR)
+
+
+def user_has_mfa(user: User) -> bool:
+    """The user has enrolled a second factor (TOTP or a WebAuthn key / passkey).
+
+    Signers and unit admins must have one before they may act in those roles (MFA_ROLES).
+    """
+    from allauth.mfa.models import Authenticator
+
+    if not user.is_authenticated:
+        return False
+    return Authenticator.objects.filter(
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    ).exists()
