@@ -299,9 +299,11 @@ def asgi_server(start_asgi_server) -> AsgiServer:
 @pytest.fixture
 def ws_connect(asgi_server: AsgiServer):
     """Open a real WebSocket to the test server, as `user` (None: anonymous)."""
+    from contextlib import ExitStack
+
     from websockets.sync.client import connect
 
-    opened = []
+    stack = ExitStack()
 
     def open_socket(user=None, *, origin: str | None = None, headers: dict | None = None,
                     server: AsgiServer | None = None, **kwargs):
@@ -309,14 +311,13 @@ def ws_connect(asgi_server: AsgiServer):
         extra = dict(headers or {})
         if user is not None:
             extra["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={session_cookie_for(user)}"
-        ws = connect(target.ws_url, origin=origin or target.url, additional_headers=extra,
-                     open_timeout=10, **kwargs)
-        opened.append(ws)
-        return ws
+        return stack.enter_context(
+            connect(target.ws_url, origin=origin or target.url, additional_headers=extra,
+                    open_timeout=10, **kwargs)
+        )
 
-    yield open_socket
-    for ws in opened:
-        ws.close()
+    with stack:
+        yield open_socket
 
 
 def recv_json(ws, timeout: float = 5) -> dict:
