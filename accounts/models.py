@@ -251,3 +251,120 @@ class ApiToken(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class AuditEvent(models.Model):
+    """An administrative act: who did what to which object, when, and from where.
+
+    Append-only by convention (no service updates or deletes rows). `actor` is None for acts of
+    the operator on the server (management commands); `target_type`/`target_id` name the object
+    loosely (a label such as "accounts.user" and its primary key as text) so that any app may
+    audit its own objects without a foreign key to each model.
+    """
+
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    action = models.CharField(_("tindakan"), max_length=80)
+    target_type = models.CharField(max_length=80, blank=True)
+    target_id = models.CharField(max_length=100, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("catatan audit")
+        verbose_name_plural = _("catatan audit")
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["action", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_type}:{self.target_id}"
+
+
+class Invitation(models.Model):
+    """A single-use, expiring invitation to create an account, sent by a unit admin.
+
+    Only the SHA-256 of the link's secret is stored, like API tokens: a database leak does not
+    leak usable links.
+    """
+
+    email = models.EmailField(_("e-mail"))
+    full_name = models.CharField(_("nama lengkap"), max_length=200)
+    nip = models.CharField(
+        _("NIP"), max_length=18, blank=True, validators=[nip_validator]
+    )
+    position = models.CharField(_("jabatan"), max_length=200, blank=True)
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(_("peran"), max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="invitations_sent"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("undangan")
+        verbose_name_plural = _("undangan")
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.unit.code} ({self.role})"
+
+    def is_pending(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Menunggu")
+    VALIDATING = "validating", _("Memvalidasi")
+    WRITING = "writing", _("Menyimpan")
+    FAILED = "failed", _("Ditolak")
+    DONE = "done", _("Selesai")
+
+
+class ImportJob(models.Model):
+    """A CSV import started from the web page, processed by the task worker with progress."""
+
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    file_name = models.CharField(max_length=200)
+    path = models.CharField(max_length=500)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=20, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    #: {"errors": [[line, message], …] (first 1000), "error_count": n, "created": n, …}
+    result = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("impor pengguna")
+        verbose_name_plural = _("impor pengguna")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.FAILED, ImportStatus.DONE)
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

@@ -7,6 +7,7 @@ auditor also cover the unit's subtree.
 from __future__ import annotations
 
 from accounts.models import Membership, Role, Unit, User, ancestor_codes
+from comms.errors import ServiceError
 
 SUBTREE_ROLES = frozenset({Role.UNIT_ADMIN, Role.AUDITOR})
 
@@ -47,3 +48,14 @@ def user_has_mfa(user: User) -> bool:
     return Authenticator.objects.filter(
         user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     ).exists()
+
+
+def require_mfa(user: User) -> None:
+    """Refuse (403 `mfa_required`) a user without a second factor acting in an MFA role."""
+    if not user_has_mfa(user):
+        raise ServiceError(
+            "mfa_required",
+            "Aktifkan autentikasi dua faktor (TOTP atau passkey) sebelum bertindak "
+            "dalam peran ini.",
+            status=403,
+        )
