@@ -20,6 +20,9 @@ class Event(models.Model):
     #: None: everyone in the groups. See comms.realtime.audience_allows for the format.
     audience = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: Set when a pusher (after-commit push or relay) takes the event; a lease, so that two
+    #: pushers never push the same event at once and a pusher killed mid-push is replaced.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     pushed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -27,6 +30,8 @@ class Event(models.Model):
             models.Index(
                 fields=["id"], name="event_unpushed_idx", condition=models.Q(pushed_at__isnull=True)
             ),
+            # Resume looks back for events pushed late (see channels_app.gateway_resume).
+            models.Index(fields=["pushed_at"], name="event_pushed_at_idx"),
         ]
 
     def __str__(self) -> str:
