@@ -322,3 +322,144 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.announcement_id} → {self.user_id}"
+
+
+# =============================================================================================
+# Transparency log (issue 8; announcements/log_services.py, docs/transparency.md).
+# Every signed event is appended to an append-only Merkle log; a signed checkpoint follows each
+# append; witnesses cosign checkpoints. Nothing here is ever updated or deleted: the models refuse
+# it and, on PostgreSQL, triggers refuse it (migration 0003 of the log).
+# =============================================================================================
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableError(f"{self.model.__name__} rows are append-only")
+
+    def delete(self):
+        raise ImmutableError(f"{self.model.__name__} rows are append-only")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ImmutableError(f"{type(self).__name__} rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableError(f"{type(self).__name__} rows are append-only")
+
+
+class LogKind(models.TextChoices):
+    PUBLICATION = "publication", _("Penerbitan")
+    CORRECTION = "correction", _("Ralat")
+    WITHDRAWAL = "withdrawal", _("Pencabutan")
+    OFFICIAL_ANSWER = "official_answer", _("Jawaban resmi")
+
+
+class LogEntry(AppendOnlyModel):
+    """One leaf of the log. `leaf` is the RFC 8785 canonical JSON of {kind, announcement_id,
+    version, content_hash, key_id, signature, published_at}; `payload` is a copy of the signed
+    bytes, so that an export of the log alone lets anyone check every signature."""
+
+    index = models.PositiveBigIntegerField(unique=True)
+    kind = models.CharField(max_length=20, choices=LogKind.choices)
+    announcement = models.ForeignKey(
+        Announcement, on_delete=models.PROTECT, related_name="log_entries"
+    )
+    #: The version published (publication, correction) or in force (withdrawal, answer).
+    version = models.ForeignKey(
+        AnnouncementVersion, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="log_entries",
+    )
+    leaf = models.BinaryField()
+    leaf_hash = models.BinaryField(max_length=32)
+    payload = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["index"]
+        verbose_name = _("entri log")
+        verbose_name_plural = _("entri log")
+
+    def __str__(self) -> str:
+        return f"log #{self.index} {self.kind} {self.announcement_id}"
+
+
+class LogKey(models.Model):
+    """The log's own Ed25519 key (encrypted PKCS#8, like unit keys). Its name is the log origin,
+    the first line of every checkpoint."""
+
+    name = models.CharField(max_length=200, unique=True)
+    public_key = models.BinaryField()
+    private_key_pem = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("kunci log")
+        verbose_name_plural = _("kunci log")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Checkpoint(AppendOnlyModel):
+    """A signed tree head: the note text (docs/transparency.md) carries size, root and time."""
+
+    tree_size = models.PositiveBigIntegerField(unique=True)
+    root_hash = models.BinaryField(max_length=32)
+    created_at = models.DateTimeField()
+    log_key = models.ForeignKey(LogKey, on_delete=models.PROTECT, related_name="+")
+    #: The signed note, log signature included (cosignatures are in WitnessCosignature).
+    note = models.TextField()
+
+    class Meta:
+        ordering = ["tree_size"]
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoint")
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.tree_size}"
+
+
+class Witness(models.Model):
+    """An independent party (e.g. a regency's Diskominfo) that cosigns consistent checkpoints.
+    Registered by an operator: `python manage.py witness_key add NAME PUBLIC_KEY`."""
+
+    name = models.CharField(max_length=100, unique=True)
+    public_key = models.BinaryField()
+    operator = models.CharField(_("pengelola"), max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    registered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("saksi")
+        verbose_name_plural = _("saksi")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WitnessCosignature(AppendOnlyModel):
+    witness = models.ForeignKey(Witness, on_delete=models.PROTECT, related_name="cosignatures")
+    checkpoint = models.ForeignKey(
+        Checkpoint, on_delete=models.PROTECT, related_name="cosignatures"
+    )
+    #: The note signature line ("— name base64") exactly as the witness sent it.
+    signature_line = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["checkpoint__tree_size", "witness__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["witness", "checkpoint"], name="cosignature_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.witness} cosigned {self.checkpoint}"
