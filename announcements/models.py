@@ -328,7 +328,7 @@ class Receipt(models.Model):
 # Transparency log (issue 8; announcements/log_services.py, docs/transparency.md).
 # Every signed event is appended to an append-only Merkle log; a signed checkpoint follows each
 # append; witnesses cosign checkpoints. Nothing here is ever updated or deleted: the models refuse
-# it and, on PostgreSQL, triggers refuse it (migration 0003 of the log).
+# it and, on PostgreSQL, triggers refuse it (migration 0004).
 # =============================================================================================
 
 
@@ -411,7 +411,9 @@ class LogKey(models.Model):
 class Checkpoint(AppendOnlyModel):
     """A signed tree head: the note text (docs/transparency.md) carries size, root and time."""
 
-    tree_size = models.PositiveBigIntegerField(unique=True)
+    #: Not unique: two checkpoints of one size with different roots are exactly the evidence of
+    #: a rewritten database that witnesses and tools/verify_log.py must be able to see.
+    tree_size = models.PositiveBigIntegerField(db_index=True)
     root_hash = models.BinaryField(max_length=32)
     created_at = models.DateTimeField()
     log_key = models.ForeignKey(LogKey, on_delete=models.PROTECT, related_name="+")
@@ -419,7 +421,7 @@ class Checkpoint(AppendOnlyModel):
     note = models.TextField()
 
     class Meta:
-        ordering = ["tree_size"]
+        ordering = ["id"]
         verbose_name = _("checkpoint")
         verbose_name_plural = _("checkpoint")
 
@@ -456,7 +458,7 @@ class WitnessCosignature(AppendOnlyModel):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["checkpoint__tree_size", "witness__name"]
+        ordering = ["checkpoint_id", "witness__name"]
         constraints = [
             models.UniqueConstraint(fields=["witness", "checkpoint"], name="cosignature_unique"),
         ]

@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
             name='Checkpoint',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tree_size', models.PositiveBigIntegerField(unique=True)),
+                ('tree_size', models.PositiveBigIntegerField(db_index=True)),
                 ('root_hash', models.BinaryField(max_length=32)),
                 ('created_at', models.DateTimeField()),
                 ('note', models.TextField()),
@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'checkpoint',
                 'verbose_name_plural': 'checkpoint',
-                'ordering': ['tree_size'],
+                'ordering': ['id'],
             },
         ),
         migrations.CreateModel(
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 ('witness', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cosignatures', to='announcements.witness')),
             ],
             options={
-                'ordering': ['checkpoint__tree_size', 'witness__name'],
+                'ordering': ['checkpoint_id', 'witness__name'],
                 'constraints': [models.UniqueConstraint(fields=('witness', 'checkpoint'), name='cosignature_unique')],
             },
         ),
