@@ -1,33 +1,269 @@
-"""The WebSocket gateway at /ws/ (minimal for now: the real-time issue builds the protocol)."""
+"""The WebSocket gateway at /ws/: one consumer per connection. Protocol: docs/realtime.md.
+
+The connection joins groups (its user's units and their ancestors, its channels and threads,
+`user.<id>`), filters every group event in memory with the Viewer it loaded at connect, and
+answers client frames: `ping`, `resume`, `subscribe`/`unsubscribe`, and the actions other apps
+register in `channels_app.gateway`.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import time
+from collections import OrderedDict
 from typing import Any
 
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils.translation import gettext as _
+
+from channels_app import gateway
+from channels_app.gateway import FrameError, error_frame
+from channels_app.relay import ensure_relay_loop
+from comms.errors import ServiceError
+from comms.realtime import SESSION_ENDED, SUBSCRIPTION_CHANGED, audience_allows
+
+logger = logging.getLogger(__name__)
+
+#: Close codes: 4401 = not (or no longer) authenticated; 1009 = frame too big (RFC 6455).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TOO_BIG = 1009
+#: Ids of events recently sent on this connection, for de-duplication (an event pushed to two
+#: groups of the connection arrives twice; the relay may re-push an event).
+RECENT_IDS = 4096
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels 4.3 runs close_old_connections() in a worker thread before *every* message;
+        # with thousands of connections a broadcast then costs thousands of thread hops
+        # (measured in bench/realtime_dispatch.py). This consumer never touches the ORM on the
+        # event loop: its database work goes through database_sync_to_async, which closes
+        # stale connections itself, so the hop is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- Connection ------------------------------------------------------------------------
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=4401)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.token = self.scope.get("auth_token")
+        if self.token is not None and not self.token.has_scope("read"):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        ensure_relay_loop()
+        self.user = user
+        session = self.scope.get("session") if self.token is None else None
+        self.session_hash = gateway.session_hash(session.session_key if session else None)
+        self.bucket = TokenBucket(gateway.RATE_PER_SECOND, gateway.RATE_BURST)
+        self.recent: OrderedDict[int, None] = OrderedDict()
+        #: Live events up to this id were covered by the last resume.
+        self.resume_floor = 0
+        #: Groups of the user (units, channels, own), recomputed on subscription.changed.
+        self.base_groups: set[str] = set()
+        #: Groups joined on request (announcement statistics …), kept across re-subscriptions;
+        #: keyed by (topic, value) of the subscribe frame.
+        self.subscriptions: dict[tuple[str, Any], str] = {}
+        self.extra_groups: set[str] = set()
+        self.joined: set[str] = set()
+        state = await database_sync_to_async(gateway.gateway_state_for)(user)
+        self.viewer = state.viewer
+        self.base_groups = set(state.groups)
+        await self._sync_groups()
         await self.accept()
-        await self.send(text_data=json.dumps({"type": "hello", "user": user.pk}))
+        await self.send_json({"type": "hello", "user": user.pk, "last": state.head})
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _sync_groups(self) -> None:
+        wanted = self.base_groups | self.extra_groups | set(self.subscriptions.values())
+        for group in sorted(wanted - self.joined):
+            await self.channel_layer.group_add(group, self.channel_name)
+        for group in sorted(self.joined - wanted):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined = wanted
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":"), ensure_ascii=False))
+
+    # --- Events from the channel layer ------------------------------------------------------
+
+    async def event_push(self, message: dict[str, Any]) -> None:
+        kind = message["event"]
+        if kind == SESSION_ENDED:
+            await self._session_ended(message)
+            return
+        if kind == SUBSCRIPTION_CHANGED:
+            await self._resubscribe(message)
+            return
+        event_id = message["id"]
+        if event_id <= self.resume_floor or event_id in self.recent:
+            return
+        if not audience_allows(message["audience"], self.viewer):
+            return
+        self._remember(event_id)
+        # The text was serialised once for every connection (comms.realtime.event_message).
+        await self.send(text_data=message["text"])
+
+    def _remember(self, event_id: int) -> None:
+        self.recent[event_id] = None
+        if len(self.recent) > RECENT_IDS:
+            self.recent.popitem(last=False)
+
+    async def _session_ended(self, message: dict[str, Any]) -> None:
+        if not audience_allows(message["audience"], self.viewer):
+            return
+        ended = message["data"].get("session")
+        if ended is None or ended == self.session_hash:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def _resubscribe(self, message: dict[str, Any]) -> None:
+        if not audience_allows(message["audience"], self.viewer):
+            return
+        state = await database_sync_to_async(gateway.gateway_state_for)(self.user)
+        self.viewer = state.viewer
+        self.base_groups = set(state.groups)
+        await self._sync_groups()
+
+    # --- Frames from the client -------------------------------------------------------------
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        text = message.get("text")
+        raw_size = len(text) if text is not None else len(message.get("bytes") or b"")
+        # A str of n characters has at most 4n UTF-8 bytes: encode only when it matters.
+        if text is not None and raw_size * 4 > gateway.MAX_FRAME_BYTES:
+            raw_size = len(text.encode())
+        if raw_size > gateway.MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        if not self.bucket.take():
+            message_text = _("Terlalu banyak bingkai; pelan-pelan.")
+            await self.send_json(error_frame("rate_limited", message_text))
+            return
         try:
-            frame: Any = json.loads(text_data or "")
+            if text is None:
+                raise FrameError("binary_frame", _("Hanya bingkai teks JSON yang diterima."))
+            if raw_size > gateway.SOFT_FRAME_BYTES:
+                raise FrameError("too_large", _("Bingkai terlalu besar."))
+            await self._handle_frame(self._parse(text))
+        except FrameError as exc:
+            await self.send_json(error_frame(exc.code, exc.message))
+        except ServiceError as exc:
+            await self.send_json(error_frame(exc.code, str(exc.message)))
+
+    @staticmethod
+    def _parse(text: str) -> dict[str, Any]:
+        try:
+            frame = json.loads(text)
         except ValueError:
-            await self.send(text_data=json.dumps(
-                {"type": "error", "code": "invalid_json", "message": "Frame is not JSON."}
-            ))
-            return
-        if isinstance(frame, dict) and frame.get("type") == "ping":
-            await self.send(text_data=json.dumps({"type": "pong"}))
-            return
-        await self.send(text_data=json.dumps(
-            {"type": "error", "code": "unknown_type", "message": "Unknown frame type."}
-        ))
+            raise FrameError("invalid_json", _("Bingkai bukan JSON.")) from None
+        if not isinstance(frame, dict):
+            raise FrameError("invalid_frame", _("Bingkai harus berupa objek JSON."))
+        if "type" not in frame:
+            raise FrameError("missing_field", _("Kolom %(name)s wajib ada.") % {"name": "type"})
+        if not isinstance(frame["type"], str):
+            raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": "type"})
+        return frame
+
+    async def _handle_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame["type"]
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind == "resume":
+            gateway.validate_fields(frame, {"after": int})
+            if frame["after"] < 0:
+                raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": "after"})
+            await self._resume(frame["after"])
+        elif kind == "subscribe":
+            await self._subscribe(frame)
+        elif kind == "unsubscribe":
+            subscription, value = gateway.subscription_topic(frame)
+            if self.subscriptions.pop((subscription.topic, value), None) is not None:
+                await self._sync_groups()
+            await self.send_json({"type": "unsubscribed", subscription.topic: value})
+        else:
+            await self._run_action(kind, frame)
+
+    async def _resume(self, after: int) -> None:
+        # Live events wait in the channel layer while this runs (a consumer handles one message
+        # at a time); those the resume covered are dropped by resume_floor / recent afterwards.
+        result = await database_sync_to_async(gateway.events_for_resume)(
+            viewer=self.viewer, groups=self.joined, after=after, skip=list(self.recent)
+        )
+        for event_id, text in result.events:
+            self._remember(event_id)
+            await self.send(text_data=text)
+        self.resume_floor = max(self.resume_floor, result.last)
+        frame: dict[str, Any] = {"type": "resumed", "last": result.last}
+        if result.more:
+            frame["more"] = True
+        await self.send_json(frame)
+
+    async def _subscribe(self, frame: dict[str, Any]) -> None:
+        subscription, value = gateway.subscription_topic(frame)
+        key = (subscription.topic, value)
+        if key not in self.subscriptions and len(self.subscriptions) >= gateway.MAX_SUBSCRIPTIONS:
+            raise FrameError("too_many_subscriptions", _("Terlalu banyak langganan."))
+        # resolve() runs the app's access check; NotFound becomes an error frame.
+        group = await database_sync_to_async(subscription.resolve)(self.user, value)
+        self.subscriptions[key] = group
+        await self._sync_groups()
+        await self.send_json({"type": "subscribed", subscription.topic: value})
+
+    async def _run_action(self, kind: str, frame: dict[str, Any]) -> None:
+        action = gateway.get_action(kind)
+        if action is None:
+            raise FrameError("unknown_type", _("Jenis bingkai tidak dikenal."))
+        if self.token is not None and not self.token.has_scope(action.scope):
+            raise FrameError("forbidden", _("Token ini tidak berhak melakukan tindakan ini."))
+        gateway.validate_fields(frame, action.fields)
+        context = gateway.ActionContext(
+            user=self.user,
+            viewer=self.viewer,
+            token=self.token,
+            join_group=self._join_extra,
+            leave_group=self._leave_extra,
+        )
+        try:
+            reply = await action.handler(context, frame)
+        except (FrameError, ServiceError):
+            raise
+        except Exception:
+            logger.exception("gateway action %s failed", kind)
+            raise FrameError("internal", _("Terjadi kesalahan; coba lagi.")) from None
+        if reply is not None:
+            await self.send_json(reply)
+
+    async def _join_extra(self, group: str) -> None:
+        self.extra_groups.add(group)
+        await self._sync_groups()
+
+    async def _leave_extra(self, group: str) -> None:
+        self.extra_groups.discard(group)
+        await self._sync_groups()

@@ -1,6 +1,10 @@
 from django.urls import path
+from django.utils.module_loading import autodiscover_modules
 
 from channels_app.consumers import GatewayConsumer
+
+# Apps add WebSocket frames in `<app>/ws_actions.py` (channels_app.gateway.register_action).
+autodiscover_modules("ws_actions")
 
 websocket_urlpatterns = [
     path("ws/", GatewayConsumer.as_asgi()),

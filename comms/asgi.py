@@ -1,7 +1,9 @@
 """ASGI entry point: HTTP through Django, WebSocket /ws/ through the gateway consumer.
 
-WebSockets are origin-checked (AllowedHostsOriginValidator: a page of another site cannot open a
-socket with the user's cookies) and authenticated by the session.
+WebSockets are origin-checked (a page of another site cannot open a socket with the user's
+cookies; API clients without an Origin must bring a bearer token) and authenticated by the
+session or a bearer token. The lifespan protocol (uvicorn; daphne has none) starts the relay
+loop of this process; under daphne the first WebSocket connection starts it.
 """
 
 import os
@@ -14,15 +16,30 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from channels_app.gateway_auth import BearerTokenMiddleware, GatewayOriginValidator  # noqa: E402
+from channels_app.relay import ensure_relay_loop, stop_relay_loop  # noqa: E402
 from channels_app.routing import websocket_urlpatterns  # noqa: E402
+
+
+async def lifespan(scope, receive, send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            ensure_relay_loop()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await stop_relay_loop()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": GatewayOriginValidator(
+            AuthMiddlewareStack(BearerTokenMiddleware(URLRouter(websocket_urlpatterns)))
         ),
+        "lifespan": lifespan,
     }
 )

@@ -1,8 +1,8 @@
 """The one door to the channel layer.
 
 Service functions call `emit()` inside their transaction: it writes the event row and pushes the
-event after commit. Nothing else in the project sends to the channel layer (except the relay,
-which re-pushes unpushed rows through `push_event`).
+event after commit. Nothing else in the project sends events to the channel layer (except the
+relay, `channels_app.relay`, which re-pushes unpushed rows through `push_event`).
 
 Audience format (stored on the event, checked in memory by the consumer and on resume):
 - None: every connection subscribed to one of the event's groups may see it;
@@ -10,24 +10,41 @@ Audience format (stored on the event, checked in memory by the consumer and on r
 - {"units": [code, …], "subunits": bool, "roles": [role, …]}: users with a membership (or home
   unit) in one of these units — or below them when "subunits" — and, when "roles" is non-empty,
   holding one of those roles there.
+
+Control events (`CONTROL_TYPES`) steer the gateway (re-subscribe, forced close); they are stored
+and pushed like the others but never forwarded to clients. See docs/realtime.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
 #: Key of the PostgreSQL advisory lock that orders event ids by commit (see emit()).
 EVENT_LOCK_KEY = 0x636F6D6D73  # "comms"
+#: A pusher's claim on an event lasts this long; after it, the relay takes the event over.
+CLAIM_LEASE = timedelta(seconds=10)
+#: Event types that steer the gateway and are not forwarded to clients.
+SUBSCRIPTION_CHANGED = "subscription.changed"
+SESSION_ENDED = "session.ended"
+CONTROL_TYPES = frozenset({SUBSCRIPTION_CHANGED, SESSION_ENDED})
+#: What the channel layers accept as a group name (channels.layers.BaseChannelLayer).
+_GROUP_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,99}$")
 
 
 @dataclass(frozen=True)
@@ -68,16 +85,24 @@ def emit(
 ):
     """Record an event in the current transaction and push it after commit.
 
-    Call it last in the transaction: on PostgreSQL it takes a transaction-level advisory lock so
-    that event ids become visible in id order (a client resuming "after 101" must never miss a
-    100 that committed later). The lock is held only from here to commit.
+    Call it last in the transaction. On PostgreSQL it takes a transaction-level advisory lock
+    before the id is allocated, held until commit: so a transaction that allocates a larger id
+    commits after every smaller one (a client resuming "after 101" never misses a 100 that
+    committed later). On SQLite, writers are serialised by the database (IMMEDIATE
+    transactions), which gives the same order. Outside a transaction, emit() opens its own.
     """
     from channels_app.models import Event
 
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOCK_KEY])
-    event = Event.objects.create(type=type, data=data, groups=groups, audience=audience)
+    # A group name the layer would refuse must fail here, in the service, rather than leave
+    # an event that no push and no relay run could ever deliver.
+    bad = [group for group in groups if not _GROUP_NAME.match(group)]
+    if bad or not groups:
+        raise ValueError(f"invalid event groups: {groups!r}")
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOCK_KEY])
+        event = Event.objects.create(type=type, data=data, groups=groups, audience=audience)
     transaction.on_commit(lambda: push_event(event))
     return event
 
@@ -85,23 +110,87 @@ def emit(
 def event_message(event) -> dict[str, Any]:
     """The channel-layer message for an event; the JSON text is serialised once here."""
     text = json.dumps(
-        {"id": event.id, "type": event.type, "data": event.data}, separators=(",", ":")
+        {"id": event.id, "type": event.type, "data": event.data},
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
-    return {"type": "event.push", "id": event.id, "text": text, "audience": event.audience}
+    message = {
+        "type": "event.push",
+        "id": event.id,
+        "event": event.type,
+        "text": text,
+        "audience": event.audience,
+    }
+    if event.type in CONTROL_TYPES:
+        message["data"] = event.data
+    return message
+
+
+def claim_event(event_id: int) -> bool:
+    """Take an unpushed event for pushing; False if it is pushed or another pusher holds it.
+
+    The conditional UPDATE is the claim (as healthchecks claims its outbox rows): of two
+    pushers only one sees a row count of 1.
+    """
+    from channels_app.models import Event
+
+    now = timezone.now()
+    return bool(
+        Event.objects.filter(id=event_id, pushed_at=None)
+        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_LEASE))
+        .update(claimed_at=now)
+    )
+
+
+async def _group_send_all(groups: list[str], message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    for group in groups:
+        await layer.group_send(group, message)
+
+
+_push_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="realtime-push")
+_push_lock = threading.Lock()
+
+
+def _send(groups: list[str], message: dict[str, Any]) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(_group_send_all)(groups, message)
+        return
+    # An event loop runs in this very thread (a sync caller inside async code, e.g. a test
+    # driving Playwright): async_to_sync refuses that, so the send runs in a helper thread.
+    with _push_lock:
+        _push_executor.submit(async_to_sync(_group_send_all), groups, message).result()
+
+
+def push_claimed(event) -> None:
+    """Push an event this process has claimed, then mark it pushed; raises if the push fails."""
+    from channels_app.models import Event
+
+    try:
+        _send(list(event.groups), event_message(event))
+    except Exception:
+        # Release the claim so that the relay need not wait for the lease to run out.
+        Event.objects.filter(id=event.id, pushed_at=None).update(claimed_at=None)
+        raise
+    Event.objects.filter(id=event.id).update(pushed_at=timezone.now())
 
 
 def push_event(event) -> bool:
-    """Push one committed event to its groups; mark it pushed. Failures are left to the relay."""
-    from channels_app.models import Event
+    """Push one committed event to its groups and mark it pushed (the after-commit push).
 
-    layer = get_channel_layer()
-    message = event_message(event)
-    try:
-        for group in event.groups:
-            async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        # Redis down or the like: the event stays unpushed and the relay retries it.
-        logger.warning("push of event %s failed; the relay will retry", event.id, exc_info=True)
+    Returns False when another pusher holds or has pushed the event, or when the push failed
+    (Redis down …): the event then stays unpushed and the relay retries it.
+    """
+    if not claim_event(event.id):
         return False
-    Event.objects.filter(id=event.id, pushed_at=None).update(pushed_at=timezone.now())
+    try:
+        push_claimed(event)
+    except Exception:
+        logger.warning("push of event %s failed; the relay will retry", event.id, exc_info=True)
+        from channels_app.relay import schedule_relay
+
+        schedule_relay()
+        return False
     return True

@@ -1,0 +1,255 @@
+"""The WebSocket gateway's protocol pieces: frame validation, the action registry, and the
+database reads the consumer runs (its state at connect, and resume).
+
+Other apps add client → server frames without touching the consumer:
+
+- `register_action("ack", fields={"announcement": int, "version": int}, handler=…)`: the
+  consumer validates the frame against `fields` (missing → `missing_field`, wrong type →
+  `wrong_type`), checks the token scope, then awaits `handler(ctx, frame)`. A handler runs its
+  service through `database_sync_to_async`; it may return a frame to send back; a
+  `comms.errors.ServiceError` it raises becomes an error frame.
+- `register_subscription("stats", resolve=…)`: `{"type": "subscribe", "stats": 7}` calls
+  `resolve(user, 7)` in a thread; it returns the group to join (after its own `access_*` check)
+  or raises `NotFound`.
+
+Apps register in a module `<app>/ws_actions.py`, imported when the gateway app is ready.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from comms.realtime import CONTROL_TYPES, Viewer, audience_allows, event_message
+
+if TYPE_CHECKING:
+    from accounts.models import ApiToken, User
+
+#: Frames above this close the connection with 1009 (also set in daphne/uvicorn, see docs).
+MAX_FRAME_BYTES = 64 * 1024
+#: No frame of the protocol comes near this; a larger one gets a `too_large` error frame.
+SOFT_FRAME_BYTES = 8 * 1024
+#: Per-connection rate limit: a token bucket of BURST frames refilled at RATE per second.
+RATE_PER_SECOND = 10.0
+RATE_BURST = 30
+#: Events sent by one resume; a client told `"more": true` resumes again from `last`.
+RESUME_LIMIT = 2000
+RESUME_BATCH = 500
+#: Resume also re-sends events with an id below `after` that were pushed later than the
+#: event `after` (minus this skew): a client may have seen 101 live before 100's push arrived.
+PUSH_SKEW = timedelta(seconds=2)
+#: Extra groups (e.g. announcement statistics) one connection may subscribe to.
+MAX_SUBSCRIPTIONS = 20
+
+
+class FrameError(Exception):
+    """An invalid client frame: answered with an error frame, the connection stays open."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def error_frame(code: str, message: str) -> dict[str, str]:
+    return {"type": "error", "code": code, "message": message}
+
+
+def _type_ok(value: Any, expected: type | tuple[type, ...]) -> bool:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool) and bool not in kinds:
+        return False  # JSON true is not a number here
+    return isinstance(value, kinds)
+
+
+def validate_fields(frame: dict[str, Any], fields: dict[str, type | tuple[type, ...]]) -> None:
+    for name, expected in fields.items():
+        if name not in frame:
+            raise FrameError("missing_field", _("Kolom %(name)s wajib ada.") % {"name": name})
+        if not _type_ok(frame[name], expected):
+            raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": name})
+
+
+# --- The registry ---------------------------------------------------------------------------
+
+
+@dataclass
+class ActionContext:
+    """What an action handler may use: who is asking, and the connection's group operations."""
+
+    user: User
+    viewer: Viewer
+    token: ApiToken | None
+    join_group: Callable[[str], Awaitable[None]]
+    leave_group: Callable[[str], Awaitable[None]]
+
+
+Handler = Callable[[ActionContext, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class Action:
+    frame_type: str
+    fields: dict[str, type | tuple[type, ...]]
+    handler: Handler
+    #: Token scope a bearer-token connection needs for this frame (sessions have every scope).
+    scope: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topic: str
+    value_type: type | tuple[type, ...]
+    #: (user, value) → group name; runs in a thread, checks access, raises NotFound.
+    resolve: Callable[[Any, Any], str]
+
+
+BUILTIN_TYPES = frozenset({"ping", "resume", "subscribe", "unsubscribe"})
+_actions: dict[str, Action] = {}
+_subscriptions: dict[str, Subscription] = {}
+
+
+def register_action(
+    frame_type: str,
+    *,
+    fields: dict[str, type | tuple[type, ...]],
+    handler: Handler,
+    scope: str = "write",
+) -> None:
+    if frame_type in BUILTIN_TYPES or frame_type in _actions:
+        raise ValueError(f"frame type {frame_type!r} is already registered")
+    _actions[frame_type] = Action(frame_type, dict(fields), handler, scope)
+
+
+def register_subscription(
+    topic: str, *, resolve: Callable[[Any, Any], str], value_type: type = int
+) -> None:
+    if topic in _subscriptions or topic == "type":
+        raise ValueError(f"subscription topic {topic!r} is already registered")
+    _subscriptions[topic] = Subscription(topic, value_type, resolve)
+
+
+def get_action(frame_type: str) -> Action | None:
+    return _actions.get(frame_type)
+
+
+def subscription_topic(frame: dict[str, Any]) -> tuple[Subscription, Any]:
+    """The one registered topic a (un)subscribe frame names, validated."""
+    topics = [key for key in frame if key != "type"]
+    if not topics:
+        raise FrameError("missing_field", _("Sebutkan apa yang hendak diikuti."))
+    if len(topics) > 1:
+        raise FrameError("invalid_frame", _("Satu langganan per bingkai."))
+    subscription = _subscriptions.get(topics[0])
+    if subscription is None:
+        raise FrameError("unknown_topic", _("Langganan tidak dikenal."))
+    value = frame[topics[0]]
+    if not _type_ok(value, subscription.value_type):
+        raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": topics[0]})
+    return subscription, value
+
+
+# --- Database reads of the consumer (run through database_sync_to_async) --------------------
+
+
+@dataclass(frozen=True)
+class GatewayState:
+    viewer: Viewer
+    groups: frozenset[str]
+    #: The largest event id at connect time: a fresh client's resume cursor.
+    head: int
+
+
+def session_hash(session_key: str | None) -> str | None:
+    """How `session.ended` names a session: the first 32 hex digits of its key's SHA-256."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32] if session_key else None
+
+
+def gateway_state_for(user: User) -> GatewayState:
+    from accounts.selectors import unit_groups_for, viewer_for
+    from channels_app.models import Event
+    from channels_app.selectors import channel_groups_for
+
+    groups = {*unit_groups_for(user), f"user.{user.pk}", *channel_groups_for(user)}
+    head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    return GatewayState(viewer=viewer_for(user), groups=frozenset(groups), head=head)
+
+
+def visible(event, viewer: Viewer, groups: frozenset[str] | set[str]) -> bool:
+    """May this connection see the event? The same rule as for live events."""
+    if event.type in CONTROL_TYPES:
+        return False
+    if groups.isdisjoint(event.groups):
+        return False
+    return audience_allows(event.audience, viewer)
+
+
+@dataclass(frozen=True)
+class ResumeResult:
+    #: (id, JSON text) in id order.
+    events: list[tuple[int, str]]
+    #: The cursor the client keeps: the last id examined (visible to the client or not).
+    last: int
+    more: bool
+
+
+def events_for_resume(
+    *,
+    viewer: Viewer,
+    groups: Iterable[str],
+    after: int,
+    skip: Iterable[int] = (),
+    limit: int = RESUME_LIMIT,
+) -> ResumeResult:
+    """Events visible to a connection that it may have missed since `after`, in id order.
+
+    Every event with a larger id, and the few with a smaller id that were pushed after the
+    event `after` (or not yet pushed): ids become visible in commit order (see
+    comms.realtime.emit), but pushes from different processes can overtake each other.
+    Ids in `skip` (already sent on this connection) are left out. No query per event: rows are
+    read in batches and filtered in memory.
+    """
+    from channels_app.models import Event
+
+    group_set = frozenset(groups)
+    skipped = set(skip)
+    columns = ("id", "type", "data", "groups", "audience")
+    found: list[tuple[int, str]] = []
+
+    anchor = Event.objects.filter(id__lte=after).order_by("-id").only("pushed_at", "created_at")
+    anchor_event = anchor.first() if after > 0 else None
+    if anchor_event is not None:
+        since = (anchor_event.pushed_at or anchor_event.created_at) - PUSH_SKEW
+        late = (
+            Event.objects.filter(id__lt=after)
+            .filter(Q(pushed_at=None) | Q(pushed_at__gte=since))
+            .order_by("id")
+            .only(*columns)[:limit]
+        )
+        for event in late:
+            if event.id not in skipped and visible(event, viewer, group_set):
+                found.append((event.id, event_message(event)["text"]))
+
+    last = after
+    while True:
+        batch = list(Event.objects.filter(id__gt=last).order_by("id").only(*columns)[:RESUME_BATCH])
+        for event in batch:
+            last = event.id
+            if event.id not in skipped and visible(event, viewer, group_set):
+                found.append((event.id, event_message(event)["text"]))
+                if len(found) >= limit:
+                    more = Event.objects.filter(id__gt=last).exists()
+                    return ResumeResult(events=found, last=last, more=more)
+        if len(batch) < RESUME_BATCH:
+            if last == after:
+                # A cursor beyond the newest event (the database was restored from a backup):
+                # hand the client the real head, or it would skip the next events.
+                head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+                last = min(after, head)
+            return ResumeResult(events=found, last=last, more=False)

@@ -1,0 +1,111 @@
+"""The relay: re-pushes events that were committed but not pushed (Redis down, a process killed
+between commit and push, a push that failed).
+
+It runs in two places, so that no single failure stops it: as a django-tasks task run by the
+worker (`manage.py db_worker`), scheduled whenever an after-commit push fails; and as a loop in
+every server process (started at ASGI lifespan startup, or with the first WebSocket connection
+under daphne, which has no lifespan). Pushers claim each event (`comms.realtime.claim_event`), so
+any number of relays can run side by side without pushing an event twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from comms.realtime import claim_event, push_claimed
+
+logger = logging.getLogger(__name__)
+
+#: An event younger than this is left to its after-commit push.
+RELAY_DELAY = timedelta(seconds=3)
+#: How often the in-process loop looks for unpushed events, in seconds.
+RELAY_INTERVAL = 2.0
+RELAY_BATCH = 200
+
+
+def relay_pending(*, older_than: timedelta = RELAY_DELAY, limit: int = RELAY_BATCH) -> int:
+    """Push unpushed events older than `older_than`, in id order; returns how many it pushed.
+
+    Stops at the first failed push: the layer is down, the next run will try again.
+    """
+    from channels_app.models import Event
+
+    cutoff = timezone.now() - older_than
+    events = list(
+        Event.objects.filter(pushed_at=None, created_at__lt=cutoff).order_by("id")[:limit]
+    )
+    pushed = 0
+    for event in events:
+        if not claim_event(event.id):
+            continue
+        try:
+            push_claimed(event)
+        except Exception as exc:
+            logger.warning("relay: push of event %s failed (%s); retrying later", event.id, exc)
+            break
+        pushed += 1
+    if pushed:
+        logger.info("relay: pushed %s event(s)", pushed)
+    return pushed
+
+
+def unpushed_count() -> int:
+    from channels_app.models import Event
+
+    return Event.objects.filter(pushed_at=None).count()
+
+
+_last_scheduled = 0.0
+
+
+def schedule_relay() -> None:
+    """Ask the task worker to run the relay soon (at most once per RELAY_DELAY per process)."""
+    global _last_scheduled
+    now = time.monotonic()
+    if now - _last_scheduled < RELAY_DELAY.total_seconds():
+        return
+    _last_scheduled = now
+    from channels_app.tasks import relay_events
+
+    try:
+        relay_events.using(run_after=timezone.now() + RELAY_DELAY).enqueue()
+    except Exception:
+        # The in-process relay loops still cover this event.
+        logger.warning("could not schedule the relay task", exc_info=True)
+
+
+_loop_task: asyncio.Task | None = None
+
+
+async def _relay_loop() -> None:
+    while True:
+        await asyncio.sleep(RELAY_INTERVAL)
+        try:
+            await database_sync_to_async(relay_pending)()
+        except Exception:
+            logger.warning("relay loop: run failed", exc_info=True)
+
+
+def ensure_relay_loop() -> None:
+    """Start this process's relay loop in the running event loop, once."""
+    global _loop_task
+    if _loop_task is not None and not _loop_task.done():
+        return
+    _loop_task = asyncio.get_running_loop().create_task(_relay_loop(), name="comms-relay")
+
+
+async def stop_relay_loop() -> None:
+    global _loop_task
+    if _loop_task is not None:
+        _loop_task.cancel()
+        try:
+            await _loop_task
+        except asyncio.CancelledError:
+            pass
+        _loop_task = None
