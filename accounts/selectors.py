@@ -28,3 +28,49 @@ def unit_groups_for(user: User) -> list[str]:
     for code, _role in memberships_of(user):
         codes.update(ancestor_codes(code))
     return sorted(f"unit.{code}" for code in codes)
+
+
+def directory_users(
+    viewer: User, *, unit_code: str | None = None, q: str = "", limit: int = 50
+) -> list[User]:
+    """People `viewer` may see (accounts.permissions.directory_scope), optionally within a
+    unit's subtree and matching `q` against name, NIP or position."""
+    from django.db.models import Q
+
+    from accounts.permissions import directory_scope
+
+    scope = directory_scope(viewer)
+    users = User.objects.filter(is_active=True).select_related("home_unit")
+    if scope is not None:
+        if not scope:
+            return []
+        allowed = Q()
+        for code in scope:
+            allowed |= Q(home_unit__code=code) | Q(home_unit__code__startswith=f"{code}.")
+        users = users.filter(allowed)
+    if unit_code:
+        users = users.filter(
+            Q(home_unit__code=unit_code) | Q(home_unit__code__startswith=f"{unit_code}.")
+        )
+    q = (q or "").strip()
+    if q:
+        digits = q.replace(" ", "")
+        match = Q(full_name__icontains=q) | Q(position__icontains=q)
+        if digits.isdigit():
+            match |= Q(nip__startswith=digits)
+        users = users.filter(match)
+    return list(users.order_by("full_name", "id")[:limit])
+
+
+def child_units(code: str | None) -> list:
+    from accounts.models import Unit
+
+    if code is None:
+        return list(Unit.objects.filter(parent__isnull=True))
+    return list(Unit.objects.filter(parent__code=code).order_by("code"))
+
+
+def unit_roles_of(user: User) -> list[Membership]:
+    return list(
+        Membership.objects.filter(user=user).select_related("unit").order_by("unit__code", "role")
+    )

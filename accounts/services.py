@@ -6,11 +6,44 @@ Each runs in `transaction.atomic`, validates before writing, and audits administ
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import models, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
 
-from accounts.models import AuditEvent, User
+from accounts.importer import import_users, text_lines
+from accounts.models import (
+    ApiToken,
+    AuditEvent,
+    ImportJob,
+    ImportStatus,
+    Invitation,
+    Membership,
+    Role,
+    TokenScope,
+    User,
+)
+from accounts.permissions import (
+    access_managed_user,
+    access_unit_admin,
+    access_user,
+    administered_codes,
+    require_mfa,
+)
+from accounts.tokens import token_create
+from comms.errors import Forbidden, NotFound, ServiceError
 
 
 def audit(
@@ -39,3 +72,368 @@ def audit(
             data=data or {},
             ip=ip or None,
         )
+
+
+# --- WebSockets follow sessions ---------------------------------------------------------------
+
+
+def session_hash(session_key: str) -> str:
+    """The id of a session as the WebSocket gateway knows it: never the key itself."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def session_ended(*, user: User, session_key: str | None) -> None:
+    """Tell the gateway to close the user's sockets of one session (or all, when None)."""
+    from comms.realtime import emit
+
+    with transaction.atomic():
+        emit(
+            type="session.ended",
+            data={"session": session_hash(session_key) if session_key else None},
+            groups=[f"user.{user.pk}"],
+            audience={"users": [user.pk]},
+        )
+
+
+# --- Invitations --------------------------------------------------------------------------
+
+
+def invitation_ttl() -> timedelta:
+    return timedelta(hours=settings.INVITATION_TTL_HOURS)
+
+
+def invitation_url(secret: str) -> str:
+    return settings.SITE_URL + reverse("accounts:invitation_accept", args=[secret])
+
+
+def invitation_create(
+    *,
+    actor: User,
+    unit_code: str,
+    email: str,
+    full_name: str,
+    role: str,
+    nip: str = "",
+    position: str = "",
+    ip: str | None = None,
+) -> tuple[Invitation, str]:
+    """A unit admin invites someone into their subtree; returns the invitation and its secret.
+
+    The link is mailed after commit. An earlier pending invitation to the same address is
+    revoked, so that only the newest link works.
+    """
+    unit = access_unit_admin(actor, unit_code)
+    email = (email or "").strip().lower()
+    nip = (nip or "").strip().replace(" ", "")
+    errors: dict[str, list[str]] = {}
+    if role not in Role.values:
+        errors["role"] = [gettext("Peran tidak dikenal.")]
+    if User.objects.filter(email__iexact=email).exists():
+        errors["email"] = [gettext("E-mail ini sudah terdaftar; ubah perannya di halaman unit.")]
+    if nip and User.objects.filter(nip=nip).exists():
+        errors["nip"] = [gettext("NIP ini sudah terdaftar.")]
+    secret = secrets.token_urlsafe(32)
+    now = timezone.now()
+    invitation = Invitation(
+        email=email,
+        full_name=(full_name or "").strip(),
+        nip=nip,
+        position=(position or "").strip(),
+        unit=unit,
+        role=role,
+        token_hash=hashlib.sha256(secret.encode()).hexdigest(),
+        invited_by=actor,
+        created_at=now,
+        expires_at=now + invitation_ttl(),
+    )
+    try:
+        invitation.full_clean(exclude=["invited_by", "accepted_user"])
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ServiceError("invalid", gettext("Undangan tidak valid."), fields=errors)
+    with transaction.atomic():
+        Invitation.objects.filter(
+            email=email, accepted_at=None, revoked_at=None
+        ).update(revoked_at=now)
+        invitation.save()
+        audit(
+            actor=actor, action="invitation.create", target=invitation, ip=ip,
+            data={"email": email, "unit": unit.code, "role": role},
+        )
+        link = invitation_url(secret)
+        # Mail after commit: a rolled-back invitation must not send a working-looking link.
+        transaction.on_commit(lambda: _send_invitation(invitation, link))
+    return invitation, secret
+
+
+def _send_invitation(invitation: Invitation, link: str) -> None:
+    context = {"invitation": invitation, "link": link, "ttl_hours": settings.INVITATION_TTL_HOURS}
+    send_mail(
+        subject=render_to_string("accounts/email/invitation_subject.txt", context).strip(),
+        message=render_to_string("accounts/email/invitation_message.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_for_secret(secret: str) -> Invitation:
+    """The pending invitation for a link, or ServiceError `invitation_invalid` (410)."""
+    invitation = (
+        Invitation.objects.select_related("unit")
+        .filter(token_hash=hashlib.sha256((secret or "").encode()).hexdigest())
+        .first()
+    )
+    if invitation is None or not invitation.is_pending():
+        raise ServiceError(
+            "invitation_invalid",
+            gettext("Tautan undangan ini sudah dipakai, dicabut, atau kedaluwarsa."),
+            status=410,
+        )
+    return invitation
+
+
+def invitation_accept(
+    *, secret: str, password: str, full_name: str = "", ip: str | None = None
+) -> User:
+    """Create the invitee's account with their chosen password; the link then stops working."""
+    with transaction.atomic():
+        invitation = invitation_for_secret(secret)
+        # Claim the invitation first: of two concurrent accepts exactly one updates the row.
+        claimed = Invitation.objects.filter(
+            pk=invitation.pk, accepted_at=None, revoked_at=None
+        ).update(accepted_at=timezone.now())
+        if not claimed:
+            raise ServiceError(
+                "invitation_invalid",
+                gettext("Tautan undangan ini sudah dipakai, dicabut, atau kedaluwarsa."),
+                status=410,
+            )
+        if User.objects.filter(email__iexact=invitation.email).exists() or (
+            invitation.nip and User.objects.filter(nip=invitation.nip).exists()
+        ):
+            raise ServiceError(
+                "invitation_invalid",
+                gettext("Akun untuk undangan ini sudah ada. Silakan masuk."),
+                status=410,
+            )
+        user = User(
+            email=invitation.email,
+            nip=invitation.nip or None,
+            full_name=(full_name or "").strip() or invitation.full_name,
+            position=invitation.position,
+            home_unit=invitation.unit,
+        )
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ServiceError(
+                "invalid_password", gettext("Kata sandi tidak memenuhi syarat."),
+                fields={"password1": exc.messages},
+            ) from exc
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save()
+        Membership.objects.create(user=user, unit=invitation.unit, role=invitation.role)
+        Invitation.objects.filter(pk=invitation.pk).update(accepted_user=user)
+        audit(actor=user, action="invitation.accept", target=invitation, ip=ip,
+              data={"unit": invitation.unit.code, "role": invitation.role})
+    return user
+
+
+def invitation_revoke(*, actor: User, invitation_id: int, ip: str | None = None) -> None:
+    invitation = Invitation.objects.select_related("unit").filter(pk=invitation_id).first()
+    if invitation is None:
+        raise NotFound()
+    access_unit_admin(actor, invitation.unit.code)
+    with transaction.atomic():
+        Invitation.objects.filter(pk=invitation.pk, revoked_at=None, accepted_at=None).update(
+            revoked_at=timezone.now()
+        )
+        audit(actor=actor, action="invitation.revoke", target=invitation, ip=ip)
+
+
+# --- Administering people -------------------------------------------------------------------
+
+
+def user_deactivate(*, actor: User, user_id: int, ip: str | None = None) -> User:
+    """Deactivate a person: sessions end, tokens stop working, open WebSockets close."""
+    from allauth.usersessions.models import UserSession
+
+    target = access_managed_user(actor, user_id)
+    if target.pk == actor.pk:
+        raise ServiceError("invalid", gettext("Anda tidak dapat menonaktifkan akun sendiri."))
+    with transaction.atomic():
+        User.objects.filter(pk=target.pk).update(is_active=False)
+        for session in UserSession.objects.filter(user=target):
+            session.end()
+        audit(actor=actor, action="user.deactivate", target=target, ip=ip)
+        session_ended(user=target, session_key=None)
+    target.is_active = False
+    return target
+
+
+def user_reactivate(*, actor: User, user_id: int, ip: str | None = None) -> User:
+    target = access_managed_user(actor, user_id)
+    with transaction.atomic():
+        User.objects.filter(pk=target.pk).update(is_active=True)
+        audit(actor=actor, action="user.reactivate", target=target, ip=ip)
+    target.is_active = True
+    return target
+
+
+def membership_set_roles(
+    *, actor: User, user_id: int, unit_code: str, roles: list[str], ip: str | None = None
+) -> list[str]:
+    """Set exactly `roles` for a person on a unit the actor administers; returns the roles."""
+    unit = access_unit_admin(actor, unit_code)
+    target = access_user(actor, user_id)
+    wanted = set(roles)
+    unknown = wanted - set(Role.values)
+    if unknown:
+        raise ServiceError(
+            "invalid", gettext("Peran tidak dikenal."), fields={"roles": sorted(unknown)}
+        )
+    current = set(
+        Membership.objects.filter(user=target, unit=unit).values_list("role", flat=True)
+    )
+    if target.pk == actor.pk and Role.UNIT_ADMIN in current and Role.UNIT_ADMIN not in wanted:
+        # An admin removing their own admin role could leave a unit with no admin at all.
+        raise ServiceError(
+            "invalid", gettext("Anda tidak dapat mencabut peran admin unit milik sendiri.")
+        )
+    added, removed = sorted(wanted - current), sorted(current - wanted)
+    if not added and not removed:
+        return sorted(wanted)
+    with transaction.atomic():
+        Membership.objects.filter(user=target, unit=unit, role__in=removed).delete()
+        Membership.objects.bulk_create(
+            [Membership(user=target, unit=unit, role=role) for role in added]
+        )
+        audit(
+            actor=actor, action="membership.set_roles", target=target, ip=ip,
+            data={"unit": unit.code, "added": added, "removed": removed},
+        )
+    return sorted(wanted)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def api_token_create(
+    *,
+    actor: User,
+    name: str,
+    scopes: list[str],
+    expires_days: int | None = None,
+    reauthenticated: bool = False,
+    ip: str | None = None,
+) -> tuple[ApiToken, str]:
+    """A person creates their own token. `publish` needs MFA and a fresh re-authentication
+    (the view enforces allauth's re-authentication flow and says so with `reauthenticated`)."""
+    if TokenScope.PUBLISH in scopes:
+        require_mfa(actor)
+        if not reauthenticated:
+            raise ServiceError(
+                "reauthentication_required",
+                gettext("Masukkan kembali kata sandi Anda untuk membuat token 'publish'."),
+                status=403,
+            )
+    if expires_days is not None and not 1 <= expires_days <= 3650:
+        raise ServiceError(
+            "invalid", gettext("Masa berlaku 1 sampai 3650 hari."),
+            fields={"expires_days": [gettext("1 sampai 3650 hari.")]},
+        )
+    with transaction.atomic():
+        token, secret = token_create(
+            user=actor, name=name, scopes=scopes, expires_days=expires_days
+        )
+        audit(actor=actor, action="token.create", target=token, ip=ip,
+              data={"name": token.name, "scopes": token.scopes})
+    return token, secret
+
+
+def api_token_revoke(*, actor: User, token_id: int, ip: str | None = None) -> ApiToken:
+    token = ApiToken.objects.filter(pk=token_id, user=actor).first()
+    if token is None:
+        raise NotFound()
+    with transaction.atomic():
+        ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=timezone.now())
+        audit(actor=actor, action="token.revoke", target=token, ip=ip, data={"name": token.name})
+    token.refresh_from_db()
+    return token
+
+
+# --- CSV import from the web page -------------------------------------------------------------
+
+
+def import_job_start(
+    *, actor: User, upload, dry_run: bool, ip: str | None = None
+) -> ImportJob:
+    """Store an uploaded CSV and queue its import; the page then follows the job's progress."""
+    from accounts.tasks import run_import_job
+
+    if not administered_codes(actor):
+        raise Forbidden(gettext("Hanya admin unit yang dapat mengimpor pengguna."))
+    require_mfa(actor)
+    directory = Path(settings.MEDIA_ROOT) / "imports"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{uuid.uuid4().hex}.csv"
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    total = max(0, _count_lines(path) - 1)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            actor=actor, file_name=Path(upload.name or "import.csv").name[:200],
+            path=str(path), dry_run=dry_run, total_rows=total, ip=ip,
+        )
+        # Enqueue after commit, so that the worker finds the job row.
+        transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+    return job
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
+
+
+def import_job_run(*, job_id: int) -> ImportJob:
+    """Run a queued import (the task worker calls this). Claims the job so it runs once."""
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
+        status=ImportStatus.VALIDATING
+    )
+    job = ImportJob.objects.select_related("actor").get(pk=job_id)
+    if not claimed:
+        return job
+
+    def progress(phase: str, done: int) -> None:
+        # Outside the import's transaction (validation writes nothing), so the page sees it.
+        status = ImportStatus.WRITING if phase == "writing" else ImportStatus.VALIDATING
+        ImportJob.objects.filter(pk=job_id).update(status=status, processed_rows=done)
+
+    actor = job.actor
+    scope = administered_codes(actor) if actor is not None else []
+    try:
+        with open(job.path, "rb") as binary:
+            result = import_users(
+                text_lines(binary), actor=actor, dry_run=job.dry_run, scope=scope,
+                ip=job.ip, progress=progress,
+            )
+        status = ImportStatus.DONE if result.ok else ImportStatus.FAILED
+        data = result.as_dict()
+    except Exception as exc:
+        status, data = ImportStatus.FAILED, {"errors": [[0, str(exc)]], "error_count": 1}
+        raise
+    finally:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=status, result=data, finished_at=timezone.now(),
+            processed_rows=data.get("rows", 0),
+        )
+        Path(job.path).unlink(missing_ok=True)
+    job.refresh_from_db()
+    return job

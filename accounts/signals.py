@@ -1,0 +1,19 @@
+"""Signal receivers of the accounts app."""
+
+from __future__ import annotations
+
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+
+@receiver(user_logged_out)
+def close_websockets_on_logout(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    # A signal rather than a service call: the logout view is allauth's, not ours, and
+    # Django sends this signal from `logout()` before the session is flushed, so the key of
+    # the session being closed is still known here. The gateway closes that session's sockets.
+    from accounts.services import session_ended
+
+    if user is None or request is None:
+        return
+    session_ended(user=user, session_key=request.session.session_key)
