@@ -1,0 +1,1 @@
+"""Performance benchmarks at provincial scale (issue 9): see docs/performance.md."""

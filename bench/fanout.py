@@ -1,0 +1,244 @@
+"""Benchmark 1 — fan-out: one announcement to N connected, authenticated clients.
+
+For each N and each server configuration (daphne or uvicorn; RedisChannelLayer or
+RedisPubSubChannelLayer; one process, then two processes of the fastest behind the same Redis)
+it measures connect time, server memory per idle connection, and the time from the publish
+request to each client's receipt (p50/p99/max, median of --repeat publications on the same
+connections), every delivery verified (event id, type and data). In the same run, the bare
+`websockets` server broadcasts the same frame to the same N clients from the same load client:
+the floor, and ours / floor.
+
+    python -m bench.fanout [--sizes 1000,5000,10000] [--servers daphne,uvicorn]
+                           [--layers core,pubsub] [--pair auto|uvicorn/pubsub|none]
+                           [--path auto|api|emit] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from bench import harness
+from bench.stats import median, table
+
+NAME = "fanout"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    default_sizes = "1000" if harness.quick() else "1000,5000,10000"
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_FANOUT_SIZES", default_sizes))
+    parser.add_argument("--servers", default=os.environ.get("BENCH_SERVERS", "daphne,uvicorn"))
+    parser.add_argument("--layers", default=os.environ.get("BENCH_LAYERS", "core,pubsub"))
+    parser.add_argument("--pair", default=os.environ.get("BENCH_PAIR", "auto"),
+                        help="kind/layer to run as two processes; auto = fastest single; none")
+    parser.add_argument("--single-max", type=int,
+                        default=int(os.environ.get("BENCH_SINGLE_MAX", 10_000)),
+                        help="largest N run on single processes (larger N only on the pair)")
+    parser.add_argument("--path", choices=["auto", "api", "emit"],
+                        default=os.environ.get("BENCH_PUBLISH_PATH", "auto"))
+    return harness.common_args(parser).parse_args(argv)
+
+
+def choose_publisher(path: str) -> tuple[str, str | None]:
+    """('api'|'emit', why-not-api)."""
+    from bench.publish import api_available
+
+    missing = api_available()
+    if path == "api" and missing:
+        raise SystemExit(f"--path api: {missing}")
+    if path == "emit" or missing:
+        return "emit", missing
+    return "api", None
+
+
+def measure(
+    specs: list[tuple[str, str]],
+    n: int,
+    session_keys: list[str],
+    client: harness.LoadClient,
+    make_publisher: Callable[[list[harness.Server]], Any],
+    repeat: int,
+) -> dict[str, Any]:
+    """Start the servers, connect N clients, publish `repeat` times, verify, stop."""
+    harness.clear_channel_layer()
+    servers: list[harness.Server] = []
+    try:
+        for kind, layer in specs:
+            servers.append(harness.Server(kind, layer).start())
+        headers = harness.cookie_headers(session_keys[:n])
+        targets = [[servers[i % len(servers)].ws_url, h] for i, h in enumerate(headers)]
+        # A first tenth warms each server up (lazy imports, pools), so that the memory per
+        # connection is measured over the other nine tenths only.
+        warm = max(len(servers), n // 10)
+        rss_start = sum(s.rss_kib() for s in servers)
+        first = client.call("connect", targets=targets[:warm], origin=servers[0].url,
+                            concurrency=100, timeout=120)
+        client.call("ready", timeout=120)
+        rss_warm = sum(s.rss_kib() for s in servers)
+        rest = client.call("connect", targets=targets[warm:], origin=servers[0].url,
+                           concurrency=100, timeout=120)
+        ready = client.call("ready", timeout=180)
+        time.sleep(1)
+        rss_idle = sum(s.rss_kib() for s in servers)
+        connected = first["connected"] + rest["connected"]
+        publisher = make_publisher(servers)
+        runs = []
+        for _ in range(repeat):
+            marker = f"bench-{uuid.uuid4().hex[:16]}"
+            client.call("watch", marker=marker)
+            t0, expected = publisher.publish(marker)
+            runs.append(client.call("collect", t0=t0, expected=[expected],
+                                    timeout=max(30.0, n / 200)))
+            time.sleep(0.5)
+        if hasattr(publisher, "close"):
+            publisher.close()
+        return {
+            "servers": [s.label for s in servers],
+            "processes": len(servers),
+            "n": n,
+            "connected": connected,
+            "ready": ready["ready"],
+            "closed": ready["closed"],
+            "connect_errors": {**first["errors"], **rest["errors"]},
+            "connect_s": round(first["elapsed_s"] + rest["elapsed_s"], 2),
+            "connect_per_s": rest["per_second"],
+            "handshake": rest["handshake"],
+            "rss_start_kib": rss_start,
+            "rss_idle_kib": rss_idle,
+            "kib_per_connection": (
+                round((rss_idle - rss_warm) / rest["connected"], 1) if rest["connected"] else None
+            ),
+            "runs": runs,
+            "p50_ms": median([run["latency"]["p50_ms"] for run in runs]),
+            "p99_ms": median([run["latency"]["p99_ms"] for run in runs]),
+            "max_ms": median([run["latency"]["max_ms"] for run in runs]),
+            "delivered": sum(run["ok"] for run in runs),
+            "expected": sum(run["expected"] for run in runs),
+            "missing": sum(run["missing"] for run in runs),
+            "bad": sum(run["bad"] for run in runs),
+        }
+    except Exception as exc:  # one failing configuration must not hide the others' numbers
+        tails = {s.label: s.log_tail(8) for s in servers}
+        return {"servers": [s.label for s in servers] or [f"{k}/{v}" for k, v in specs],
+                "processes": len(specs), "n": n, "error": f"{type(exc).__name__}: {exc}",
+                "server_logs": tails}
+    finally:
+        try:
+            client.call("close", exit=False, timeout=120)
+        except Exception as exc:  # the client may be the thing that failed
+            print(f"  (closing the clients failed: {exc})")
+        for server in servers:
+            server.stop()
+
+
+def ratio(ours: float | None, floor: float | None) -> float | None:
+    if ours is None or not floor:
+        return None
+    return round(ours / floor, 1)
+
+
+def label(row: dict[str, Any]) -> str:
+    servers = row["servers"]
+    return f"{len(servers)}x {servers[0]}" if len(servers) > 1 else servers[0]
+
+
+def report(rows: list[dict[str, Any]]) -> str:
+    floors = {row["n"]: row for row in rows if row["servers"] == ["floor"] and "error" not in row}
+    lines = []
+    for row in rows:
+        floor = floors.get(row["n"], {})
+        if "error" in row:
+            lines.append([label(row), row["n"], "ERROR: " + row["error"][:70], *[None] * 9])
+            continue
+        lines.append([
+            label(row), row["n"], f"{row['connected']}/{row['ready']}", row["connect_s"],
+            row["kib_per_connection"], row["p50_ms"], row["p99_ms"], row["max_ms"],
+            f"{row['delivered']}/{row['expected']}",
+            None if row["servers"] == ["floor"] else ratio(row["p99_ms"], floor.get("p99_ms")),
+            None if row["servers"] == ["floor"] else ratio(row["max_ms"], floor.get("max_ms")),
+            row["bad"] or None,
+        ])
+    return table(["server", "N", "conn/ready", "connect s", "KiB/conn", "p50 ms", "p99 ms",
+                  "max ms", "verified", "p99/floor", "max/floor", "bad"], lines)
+
+
+def run(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    harness.setup_django()
+    from django.conf import settings
+
+    from bench.publish import ApiPublisher, EmitPublisher, FloorPublisher, sample_data
+
+    vendor = harness.prepare_database()
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    repeat = harness.repeat_count(args)
+    path, why = choose_publisher(args.path)
+    layers = args.layers.split(",") if settings.REDIS_URL else ["memory"]
+    if path == "emit" and not settings.REDIS_URL:
+        # emit() in this process reaches the servers only through Redis.
+        return harness.not_available(NAME, f"{why}; and the emit stand-in needs REDIS_URL", args)
+    print(f"fan-out: sizes {sizes}, {repeat} publication(s) each, database {vendor}, "
+          f"layers {layers}, publishing through {path}" + (f" ({why})" if why else ""))
+
+    people = harness.ensure_users(max(sizes))
+    session_keys = harness.make_sessions(people)
+
+    def ours(servers: list[harness.Server]) -> Any:
+        publisher = ApiPublisher(servers[0].url) if path == "api" else EmitPublisher()
+        publishers.append(publisher)
+        return publisher
+
+    def floor(servers: list[harness.Server]) -> Any:
+        last = next((p.last_data for p in reversed(publishers) if p.last_data), None)
+        return FloorPublisher(servers[0].url, last or sample_data(""))
+
+    publishers: list[Any] = []
+    singles = [(kind, layer) for kind in args.servers.split(",") for layer in layers]
+    rows: list[dict[str, Any]] = []
+    with harness.LoadClient() as client:
+        for n in sizes:
+            size_rows = []
+            if n <= args.single_max:
+                for spec in singles:
+                    size_rows.append(measure([spec], n, session_keys, client, ours, repeat))
+                    print(report(size_rows[-1:]).splitlines()[-1], flush=True)
+            pair = choose_pair(args.pair, rows + size_rows, singles, layers)
+            if pair is not None:
+                size_rows.append(measure([pair, pair], n, session_keys, client, ours, repeat))
+                print(report(size_rows[-1:]).splitlines()[-1], flush=True)
+            size_rows.append(measure([("floor", "-")], n, session_keys, client, floor, repeat))
+            print(report(size_rows[-1:]).splitlines()[-1], flush=True)
+            rows += size_rows
+    print()
+    print(report(rows))
+    result = {"publish_path": path, "publish_path_note": why, "repeat": repeat, "rows": rows}
+    harness.write_result(NAME, result, args)
+    return result
+
+
+def choose_pair(choice: str, rows: list[dict[str, Any]], singles: list[tuple[str, str]],
+                layers: list[str]) -> tuple[str, str] | None:
+    """The configuration run as two processes: given, or the single one with the lowest p99
+    at the largest N measured so far. None without Redis (processes cannot share a layer)."""
+    if choice == "none" or layers == ["memory"]:
+        return None
+    if choice != "auto":
+        kind, _, layer = choice.partition("/")
+        return kind, layer
+    measured = [row for row in rows if row.get("processes") == 1 and row.get("p99_ms")
+                and row.get("missing") == 0 and row["servers"] != ["floor"]]
+    if not measured:
+        return singles[-1] if singles else None
+    largest = max(row["n"] for row in measured)
+    best = min((row for row in measured if row["n"] == largest), key=lambda row: row["p99_ms"])
+    kind, _, layer = best["servers"][0].partition("/")
+    return kind, layer
+
+
+if __name__ == "__main__":
+    run()

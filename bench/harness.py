@@ -1,0 +1,457 @@
+"""What every benchmark shares: the database, a synthetic population, real server processes,
+the load client process, and results (a printed table and a JSON file in bench/results/).
+
+Nothing here starts PostgreSQL or Redis: they are used when DATABASE_URL / REDIS_URL are set
+(the benchmark database is created if missing), else SQLite under VAR_DIR and no Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.stats import raise_nofile_limit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: Synthetic users are recognisable by their e-mail domain (reserved by RFC 2606).
+BENCH_DOMAIN = "bench.invalid"
+#: Prefix of the session keys the benchmarks create (session keys are [a-z0-9]).
+SESSION_PREFIX = "bnch"
+#: Channel-layer prefix of channels_redis (its default), to clear stale groups between runs.
+LAYER_PREFIX = "asgi"
+
+
+def quick() -> bool:
+    return os.environ.get("BENCH_QUICK", "") in {"1", "true", "yes"}
+
+
+def var_dir() -> Path:
+    path = Path(os.environ.get("VAR_DIR") or ROOT / "var")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def setup_django() -> None:
+    """Configure this (the bench) process with the settings the servers use."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    # The bench process is synchronous code that also runs an event loop helper (async_to_sync).
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    import django
+
+    django.setup()
+    raise_nofile_limit()
+
+
+def common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", 0)),
+                        help="runs per measurement; the median is reported (default 3, quick 1)")
+    parser.add_argument("--no-json", action="store_true", help="do not write bench/results/")
+    return parser
+
+
+def repeat_count(args: argparse.Namespace) -> int:
+    return args.repeat or (1 if quick() else 3)
+
+
+# --- Database and population ----------------------------------------------------------------
+
+
+def prepare_database() -> str:
+    """Create the PostgreSQL benchmark database if missing, migrate; return the vendor."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        import psycopg
+
+        params = {"host": db.get("HOST") or "127.0.0.1", "port": db.get("PORT") or 5432,
+                  "user": db.get("USER") or "postgres", "dbname": "postgres"}
+        if db.get("PASSWORD"):
+            params["password"] = db["PASSWORD"]
+        with psycopg.connect(**params, autocommit=True) as admin:
+            exists = admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
+            ).fetchone()
+            if not exists:
+                admin.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    call_command("migrate", interactive=False, verbosity=0)
+    return connection.vendor
+
+
+#: Units of the synthetic province: every regency/city of Central Java (Kemendagri codes) with
+#: four OPDs each, plus four provincial OPDs. People are spread evenly over the OPDs.
+REGENCY_CODES = [f"33.{i:02d}" for i in range(1, 30)] + [f"33.{i}" for i in range(71, 77)]
+OPD_CODES = ["DISKOMINFO", "DINKES", "DISDIK", "BKD"]
+PROVINCIAL_OPD_CODES = ["SETDA", "DISKOMINFO", "BAPPEDA", "BKD"]
+
+
+def ensure_units() -> list[Any]:
+    """Create the synthetic organisation (idempotent); return the leaf units, in code order."""
+    from accounts.models import Unit
+
+    existing = {unit.code: unit for unit in Unit.objects.all()}
+
+    def unit(code: str, name: str, kind: str, parent: Any) -> Any:
+        if code not in existing:
+            existing[code] = Unit.objects.create(
+                code=code, name=name, kind=kind, parent=parent, short_name=code.split(".")[-1]
+            )
+        return existing[code]
+
+    province = unit("33", "Provinsi Jawa Tengah", "province", None)
+    leaves = [unit(f"33.{opd}", f"{opd} Provinsi", "provincial_opd", province)
+              for opd in PROVINCIAL_OPD_CODES]
+    for code in REGENCY_CODES:
+        kind = "city" if int(code.split(".")[1]) > 70 else "regency"
+        regency = unit(code, f"Daerah {code}", kind, province)
+        leaves += [unit(f"{code}.{opd}", f"{opd} {code}", "opd", regency) for opd in OPD_CODES]
+    return leaves
+
+
+@dataclass
+class Person:
+    id: int
+    unit_code: str
+
+
+def ensure_users(count: int) -> list[Person]:
+    """At least `count` synthetic users (member of their home OPD); return the first `count`."""
+    from accounts.models import Membership, User
+
+    leaves = ensure_units()
+    have = User.objects.filter(email__endswith=f"@{BENCH_DOMAIN}").count()
+    batch = 5000
+    for start in range(have, count, batch):
+        stop = min(count, start + batch)
+        users = [
+            User(
+                email=f"u{index:07d}@{BENCH_DOMAIN}",
+                full_name=f"ASN Uji {index}",
+                position="Pelaksana",
+                home_unit=leaves[index % len(leaves)],
+                # An unusable password: these people only ever hold a session made below.
+                password="!bench",
+            )
+            for index in range(start, stop)
+        ]
+        User.objects.bulk_create(users, batch_size=batch)
+        created = User.objects.filter(
+            email__in=[user.email for user in users]
+        ).values_list("id", "home_unit_id")
+        Membership.objects.bulk_create(
+            [Membership(user_id=uid, unit_id=unit_id, role="member") for uid, unit_id in created],
+            batch_size=batch,
+        )
+    rows = (
+        User.objects.filter(email__endswith=f"@{BENCH_DOMAIN}")
+        .order_by("email")
+        .values_list("id", "home_unit__code")[:count]
+    )
+    return [Person(uid, code) for uid, code in rows]
+
+
+def make_sessions(people: list[Person]) -> list[str]:
+    """A real login session (a django_session row) per person; return the session keys.
+
+    Exactly what `django.contrib.auth.login()` stores, encoded by the session engine, written
+    with one bulk insert instead of N logins.
+    """
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from accounts.models import User
+
+    Session.objects.filter(session_key__startswith=SESSION_PREFIX).delete()
+    store = SessionStore()
+    expire = timezone.now() + timezone.timedelta(days=1)
+    users = User.objects.in_bulk([person.id for person in people])
+    sessions = []
+    for person in people:
+        user = users[person.id]
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        key = SESSION_PREFIX + get_random_string(36, "abcdefghijklmnopqrstuvwxyz0123456789")
+        sessions.append(Session(session_key=key, session_data=store.encode(data),
+                                expire_date=expire))
+    Session.objects.bulk_create(sessions, batch_size=5000)
+    return [session.session_key for session in sessions]
+
+
+def make_tokens(people: list[Person], scopes: list[str]) -> list[str]:
+    """A real API token per person (only its SHA-256 stored, as accounts.tokens does)."""
+    import secrets
+
+    from accounts.models import ApiToken
+
+    ApiToken.objects.filter(name="bench").delete()
+    secrets_ = [ApiToken.PREFIX + secrets.token_urlsafe(32) for _ in people]
+    ApiToken.objects.bulk_create(
+        [ApiToken(user_id=person.id, name="bench", token_hash=ApiToken.hash_secret(secret),
+                  hint=secret[:10], scopes=scopes) for person, secret in zip(people, secrets_,
+                                                                              strict=True)],
+        batch_size=5000,
+    )
+    return secrets_
+
+
+def clear_channel_layer() -> None:
+    """Forget groups left in Redis by earlier server processes (they would cost every send)."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(f"{LAYER_PREFIX}*", count=1000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start:start + 1000])
+
+
+# --- Server processes -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _raise_limits() -> None:
+    raise_nofile_limit()
+
+
+@dataclass
+class Server:
+    """One real server process: `daphne`, `uvicorn` (serving comms.asgi) or the bare `floor`."""
+
+    kind: str
+    layer: str = "core"
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/"
+
+    @property
+    def label(self) -> str:
+        return "floor" if self.kind == "floor" else f"{self.kind}/{self.layer}"
+
+    def command(self) -> list[str]:
+        if self.kind == "floor":
+            return [sys.executable, "-m", "bench.floor", "--port", str(self.port)]
+        if self.kind == "uvicorn":
+            return [sys.executable, "-m", "uvicorn", "comms.asgi:application", "--host",
+                    "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                    "--no-access-log", "--backlog", "4096"]
+        if self.kind == "daphne":
+            return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                    "-v", "0", "comms.asgi:application"]
+        raise ValueError(f"unknown server kind {self.kind!r}")
+
+    def start(self, timeout: float = 60) -> Server:
+        log_dir = var_dir() / "bench-logs"
+        log_dir.mkdir(exist_ok=True)
+        env = dict(os.environ)
+        env.update(DJANGO_SETTINGS_MODULE="bench.settings", BENCH_LAYER=self.layer,
+                   PYTHONUNBUFFERED="1")
+        env.update(self.env)
+        self.log_path = log_dir / f"{self.kind}-{self.port}.log"
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT, preexec_fn=_raise_limits)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.label} exited: {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.label} did not become healthy: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def _status(self, field_name: str) -> int:
+        """A memory figure of the server process from /proc, in KiB."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+        raise LookupError(field_name)
+
+    def rss_kib(self) -> int:
+        return self._status("VmRSS")
+
+    def peak_rss_kib(self) -> int:
+        return self._status("VmHWM")
+
+    def reset_peak(self) -> None:
+        """Reset VmHWM to the current RSS (Linux: write 5 to /proc/PID/clear_refs)."""
+        assert self.process is not None
+        try:
+            Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+        except OSError:
+            pass
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = getattr(self, "log_path", None)
+        if not path or not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LoadClient:
+    """The load client process (bench/client.py), driven by JSON lines."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.client"], cwd=ROOT, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, preexec_fn=_raise_limits,
+        )
+
+    def call(self, cmd: str, timeout: float = 600, **params: Any) -> dict[str, Any]:
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(json.dumps({"cmd": cmd, **params}) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            raise TimeoutError(f"load client did not answer {cmd} within {timeout} s")
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"load client exited during {cmd}")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"load client {cmd}: {reply['error']}")
+        return reply
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.call("close", timeout=60)
+            except (OSError, RuntimeError, TimeoutError):
+                pass
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def __enter__(self) -> LoadClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def cookie_headers(session_keys: list[str]) -> list[dict[str, str]]:
+    from django.conf import settings
+
+    return [{"Cookie": f"{settings.SESSION_COOKIE_NAME}={key}"} for key in session_keys]
+
+
+def connect_clients(client: LoadClient, servers: list[Server], headers: list[dict[str, str]],
+                    ) -> dict[str, Any]:
+    """Connect one client per header set, spread evenly over the servers; wait until ready."""
+    targets = [[servers[i % len(servers)].ws_url, h] for i, h in enumerate(headers)]
+    connected = client.call("connect", targets=targets, origin=servers[0].url, concurrency=100,
+                            timeout=120)
+    ready = client.call("ready", timeout=120)
+    return {"connect": connected, "ready": ready}
+
+
+# --- Results ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    mem_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kib = int(line.split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+def environment() -> dict[str, Any]:
+    from django.conf import settings
+    from django.db import connection
+
+    return {
+        "database": connection.vendor,
+        "redis": bool(settings.REDIS_URL),
+        "quick": quick(),
+    }
+
+
+def write_result(name: str, result: dict[str, Any], args: argparse.Namespace) -> Path | None:
+    if getattr(args, "no_json", False):
+        return None
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    document = {
+        "benchmark": name,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "environment": environment(),
+        **result,
+    }
+    path = RESULTS_DIR / f"{name}-{stamp}.json"
+    text = json.dumps(document, indent=2, default=str)
+    path.write_text(text)
+    (RESULTS_DIR / f"{name}-latest.json").write_text(text)
+    print(f"\n→ {path.relative_to(ROOT)}")
+    return path
+
+
+def not_available(name: str, reason: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Report a benchmark whose endpoint does not exist yet, instead of faking a number."""
+    print(f"{name}: not available yet — {reason}")
+    result = {"status": "not available yet", "reason": reason}
+    write_result(name, result, args)
+    return result

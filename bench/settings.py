@@ -1,0 +1,44 @@
+"""Settings of the processes the benchmarks start (servers, and the bench process itself).
+
+Production settings (DEBUG off, every middleware on) served over plain HTTP on 127.0.0.1, with:
+- its own database: DATABASE_URL when set, else `VAR_DIR/bench.sqlite3` — never the database of
+  `make run`, which a benchmark would fill with thousands of synthetic users;
+- the channel layer chosen by BENCH_LAYER (`core` = channels_redis.core.RedisChannelLayer,
+  `pubsub` = channels_redis.pubsub.RedisPubSubChannelLayer) when REDIS_URL is set, so that both
+  can be measured against the same code without touching comms/settings.py.
+"""
+
+import os
+from pathlib import Path
+
+_var_dir = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+for _name, _value in {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-" + "b" * 60,
+    "SECURE_SSL_REDIRECT": "false",
+    "SECURE_COOKIES": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SIGNING_KEY_PASSPHRASE": "bench-only-passphrase",
+    "SITE_URL": "http://127.0.0.1",
+    "DATABASE_URL": f"sqlite:///{_var_dir / 'bench.sqlite3'}",
+    "LOG_LEVEL": "WARNING",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+from comms.settings import *  # noqa: E402, F403
+from comms.settings import CHANNEL_LAYERS, REDIS_URL  # noqa: E402
+
+BENCH_LAYER = os.environ.get("BENCH_LAYER", "core")
+_LAYERS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+if BENCH_LAYER not in _LAYERS:
+    raise ValueError(f"BENCH_LAYER must be one of {sorted(_LAYERS)}, not {BENCH_LAYER!r}")
+if REDIS_URL:
+    _config = dict(CHANNEL_LAYERS["default"].get("CONFIG", {}))
+    if BENCH_LAYER == "pubsub":
+        # The pub/sub layer has no per-channel queues in Redis, hence no capacity or expiry.
+        _config = {key: value for key, value in _config.items() if key in ("hosts", "prefix")}
+    CHANNEL_LAYERS = {"default": {"BACKEND": _LAYERS[BENCH_LAYER], "CONFIG": _config}}
