@@ -1,7 +1,340 @@
-"""JSON API endpoints of this app (mounted under /api/v1/ by comms.urls)."""
+"""JSON API of announcements (mounted under /api/v1/ by comms.urls).
+
+Thin: parse, check scope, call the service or selector, shape the answer. Refusals are
+ServiceErrors, turned into `{"error": {...}}` by comms.api.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+import base64
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import File, Router, Schema
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from announcements import selectors, services
+from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
+from announcements.permissions import access_announcement, can_read, is_issuer_staff
+from comms.api import require_scope
 
 router = Router()
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+class AudienceIn(Schema):
+    units: list[str] = Field(default_factory=list, max_length=500)
+    include_subunits: bool = True
+    roles: list[str] = Field(default_factory=list, max_length=10)
+
+
+class AnnouncementIn(Schema):
+    issuer: str = Field(max_length=100)
+    title: str = Field(max_length=10_000)
+    body: str = Field(max_length=services.MAX_BODY * 2)
+    reference_number: str = Field(max_length=1_000)
+    priority: Priority = Priority.BIASA
+    classification: Classification = Classification.INTERNAL
+    audience: AudienceIn
+    requires_ack: bool = False
+    ack_deadline: datetime | None = None
+
+
+class AnnouncementEditIn(Schema):
+    title: str = Field(max_length=10_000)
+    body: str = Field(max_length=services.MAX_BODY * 2)
+    reference_number: str = Field(default="", max_length=1_000)
+    priority: Priority = Priority.BIASA
+    classification: Classification = Classification.INTERNAL
+    audience: AudienceIn | None = None
+    requires_ack: bool = False
+    ack_deadline: datetime | None = None
+
+
+class PublishIn(Schema):
+    publish_at: datetime | None = None
+
+
+class CommentIn(Schema):
+    comment: str = Field(max_length=10_000)
+
+
+class CorrectionIn(Schema):
+    title: str = Field(max_length=10_000)
+    body: str = Field(max_length=services.MAX_BODY * 2)
+    reason: str = Field(max_length=10_000)
+    requires_reack: bool = False
+
+
+class ReasonIn(Schema):
+    reason: str = Field(max_length=10_000)
+
+
+def _content(payload: AnnouncementIn | AnnouncementEditIn, fallback: Announcement | None = None
+             ) -> services.Content:
+    audience = payload.audience
+    if audience is None and fallback is not None:
+        audience = AudienceIn(units=fallback.audience_units,
+                              include_subunits=fallback.audience_subunits,
+                              roles=fallback.audience_roles)
+    audience = audience or AudienceIn()
+    return services.Content(
+        title=payload.title, body=payload.body, reference_number=payload.reference_number or (
+            fallback.reference_number if fallback else ""),
+        priority=payload.priority, classification=payload.classification,
+        audience_units=tuple(audience.units), include_subunits=audience.include_subunits,
+        roles=tuple(audience.roles), requires_ack=payload.requires_ack,
+        ack_deadline=payload.ack_deadline,
+    )
+
+
+def _rfc3339(moment: datetime | None) -> str | None:
+    from announcements.signing import rfc3339
+
+    return rfc3339(moment)
+
+
+def _version_out(version: AnnouncementVersion, *, full: bool) -> dict:
+    data = {
+        "number": version.number,
+        "state": version.state,
+        "title": version.title,
+        "reason": version.reason,
+        "requires_reack": version.requires_reack,
+        "published_at": _rfc3339(version.published_at),
+        "content_hash": version.content_hash or None,
+        "key_id": version.key_id or None,
+        "attachments": [
+            {"id": a.pk, "name": a.name, "content_type": a.content_type, "size": a.size,
+             "sha256": a.sha256}
+            for a in version.attachments.all()
+        ],
+    }
+    if full:
+        data.update(
+            body=version.body,
+            body_html=version.body_html,
+            payload=version.payload or None,
+            signature=version.signature or None,
+            scheduled_for=_rfc3339(version.scheduled_for),
+        )
+    return data
+
+
+def _announcement_out(announcement: Announcement, user, *, detail: bool) -> dict:
+    current = announcement.current_version
+    data: dict = {
+        "id": announcement.pk,
+        "status": announcement.status,
+        "verify_code": announcement.verify_code,
+        "issuer": {"code": announcement.issuer.code, "name": announcement.issuer.name},
+        "reference_number": announcement.reference_number,
+        "priority": announcement.priority,
+        "classification": announcement.classification,
+        "audience": {"units": announcement.audience_units,
+                     "include_subunits": announcement.audience_subunits,
+                     "roles": announcement.audience_roles},
+        "requires_ack": announcement.requires_ack,
+        "ack_deadline": _rfc3339(announcement.ack_deadline),
+        "published_at": _rfc3339(announcement.first_published_at),
+        "current_version": _version_out(current, full=detail) if current else None,
+    }
+    if detail:
+        staff = is_issuer_staff(user, announcement.issuer)
+        versions = announcement.versions.prefetch_related("attachments").order_by("number")
+        if not staff:
+            versions = versions.filter(state="published")
+        data["versions"] = [_version_out(v, full=True) for v in versions]
+        if current is not None:
+            badge = selectors.badge_for(announcement, current)
+            data["verification"] = {"status": badge.state, "problems": badge.problems}
+        withdrawal = getattr(announcement, "withdrawal", None)
+        if withdrawal is not None:
+            data["withdrawal"] = {
+                "reason": withdrawal.reason, "withdrawn_at": _rfc3339(withdrawal.withdrawn_at),
+                "payload": withdrawal.payload, "signature": withdrawal.signature,
+                "key_id": withdrawal.key_id, "content_hash": withdrawal.content_hash,
+            }
+    return data
+
+
+def _detail(request: HttpRequest, announcement_id: int, status: int = 200):
+    announcement = access_announcement(request.auth, announcement_id)
+    return status, _announcement_out(announcement, request.auth, detail=True)
+
+
+@router.post("/announcements", response={201: dict}, summary="Buat draf pengumuman")
+def create_announcement(request: HttpRequest, payload: AnnouncementIn):
+    require_scope(request, "write")
+    announcement = services.announcement_create(
+        actor=request.auth, issuer_code=payload.issuer, content=_content(payload), ip=_ip(request)
+    )
+    return _detail(request, announcement.pk, 201)
+
+
+@router.get("/announcements", response=list[dict], summary="Kotak masuk atau terbitan saya")
+def list_announcements(request: HttpRequest, mine: str = "", priority: str = "",
+                       issuer: str = "", limit: int = 50, offset: int = 0):
+    require_scope(request, "read")
+    limit = max(1, min(limit, 200))
+    offset = max(0, offset)
+    if mine == "issued":
+        rows = selectors.issued_by(request.auth)[offset:offset + limit]
+        return [_announcement_out(a, request.auth, detail=False) for a in rows]
+    receipts = selectors.inbox_for(request.auth, priority=priority, issuer=issuer)
+    out = []
+    for receipt in receipts[offset:offset + limit]:
+        item = _announcement_out(receipt.announcement, request.auth, detail=False)
+        item["read_at"] = _rfc3339(receipt.read_at)
+        item["acknowledged_at"] = _rfc3339(receipt.acknowledged_at)
+        out.append(item)
+    return out
+
+
+@router.get("/announcements/{announcement_id}", response=dict, summary="Satu pengumuman")
+def get_announcement(request: HttpRequest, announcement_id: int):
+    require_scope(request, "read")
+    return _detail(request, announcement_id)[1]
+
+
+@router.put("/announcements/{announcement_id}", response=dict, summary="Ubah draf")
+def edit_announcement(request: HttpRequest, announcement_id: int, payload: AnnouncementEditIn):
+    require_scope(request, "write")
+    announcement = access_announcement(request.auth, announcement_id)
+    services.announcement_edit(actor=request.auth, announcement_id=announcement.pk,
+                               content=_content(payload, announcement), ip=_ip(request))
+    return _detail(request, announcement_id)[1]
+
+
+@router.post("/announcements/{announcement_id}/attachments", response={201: dict},
+             summary="Tambah lampiran (PDF, PNG, JPEG) ke draf")
+def add_attachment(request: HttpRequest, announcement_id: int, file: UploadedFile = File(...)):
+    require_scope(request, "write")
+    access_announcement(request.auth, announcement_id)
+    if file.size and file.size > services.MAX_ATTACHMENT_BYTES:
+        data = b"x" * (services.MAX_ATTACHMENT_BYTES + 1)  # let the service refuse uniformly
+    else:
+        data = file.read(services.MAX_ATTACHMENT_BYTES + 1)
+    attachment = services.attachment_add(actor=request.auth, announcement_id=announcement_id,
+                                         name=file.name or "", data=data, ip=_ip(request))
+    return 201, {"id": attachment.pk, "name": attachment.name,
+                 "content_type": attachment.content_type, "size": attachment.size,
+                 "sha256": attachment.sha256}
+
+
+@router.post("/announcements/{announcement_id}/submit", response=dict,
+             summary="Ajukan untuk ditinjau")
+def submit_announcement(request: HttpRequest, announcement_id: int):
+    require_scope(request, "write")
+    access_announcement(request.auth, announcement_id)
+    services.announcement_submit(actor=request.auth, announcement_id=announcement_id,
+                                 ip=_ip(request))
+    return _detail(request, announcement_id)[1]
+
+
+@router.post("/announcements/{announcement_id}/publish", response=dict,
+             summary="Tanda tangani dan terbitkan (penanda tangan, MFA, cakupan publish)")
+def publish_announcement(request: HttpRequest, announcement_id: int,
+                         payload: PublishIn | None = None):
+    require_scope(request, "publish")
+    access_announcement(request.auth, announcement_id)
+    services.announcement_publish(
+        actor=request.auth, announcement_id=announcement_id,
+        publish_at=payload.publish_at if payload else None, ip=_ip(request),
+    )
+    return _detail(request, announcement_id)[1]
+
+
+@router.post("/announcements/{announcement_id}/return", response=dict,
+             summary="Kembalikan ke penyusun dengan komentar")
+def return_announcement(request: HttpRequest, announcement_id: int, payload: CommentIn):
+    require_scope(request, "write")
+    access_announcement(request.auth, announcement_id)
+    services.announcement_return(actor=request.auth, announcement_id=announcement_id,
+                                 comment=payload.comment, ip=_ip(request))
+    return _detail(request, announcement_id)[1]
+
+
+@router.post("/announcements/{announcement_id}/versions", response={201: dict},
+             summary="Mulai ralat (versi baru)")
+def correct_announcement(request: HttpRequest, announcement_id: int, payload: CorrectionIn):
+    require_scope(request, "write")
+    access_announcement(request.auth, announcement_id)
+    services.announcement_correct(
+        actor=request.auth, announcement_id=announcement_id, title=payload.title,
+        body=payload.body, reason=payload.reason, requires_reack=payload.requires_reack,
+        ip=_ip(request),
+    )
+    return _detail(request, announcement_id, 201)
+
+
+@router.post("/announcements/{announcement_id}/withdraw", response=dict,
+             summary="Cabut pengumuman (pencabutan bertanda tangan)")
+def withdraw_announcement(request: HttpRequest, announcement_id: int, payload: ReasonIn):
+    require_scope(request, "publish")
+    access_announcement(request.auth, announcement_id)
+    services.announcement_withdraw(actor=request.auth, announcement_id=announcement_id,
+                                   reason=payload.reason, ip=_ip(request))
+    return _detail(request, announcement_id)[1]
+
+
+@router.get("/keys", auth=None, response=list[dict], summary="Kunci publik penanda tangan")
+def list_keys(request: HttpRequest):
+    return [
+        {
+            "key_id": key.key_id,
+            "unit": {"code": key.unit.code, "name": key.unit.name},
+            "public_key": base64.b64encode(bytes(key.public_key)).decode(),
+            "algorithm": "Ed25519",
+            "valid_from": _rfc3339(key.valid_from),
+            "valid_until": _rfc3339(key.valid_until),
+            "revoked_at": _rfc3339(key.revoked_at),
+        }
+        for key in selectors.all_keys()
+    ]
+
+
+def verification_answer(code: str, user) -> dict:
+    """The public verification answer; the text only for those who may read it.
+
+    `code` is the announcement's code, optionally with the version printed on a copy
+    (`ABCDE23456-1`): then "superseded" tells the holder of an old copy that it was corrected.
+    """
+    announcement, version, badge = selectors.verification_for_code(code)
+    if announcement is None or version is None or badge is None:
+        return {"status": "unknown", "code": code}
+    current = announcement.current_version
+    answer = {
+        "status": badge.state,
+        "code": announcement.verify_code,
+        "version": version.number,
+        "issuer": {"code": announcement.issuer.code, "name": announcement.issuer.name},
+        "reference_number": announcement.reference_number,
+        "classification": announcement.classification,
+        "published_at": _rfc3339(version.published_at),
+        "content_hash": version.content_hash,
+        "current_version": current.number,
+        "current_url": reverse("announcements:detail", args=[announcement.pk]),
+        "current_verify_url": reverse(
+            "announcements:verify", args=[f"{announcement.verify_code}-{current.number}"]
+        ),
+    }
+    if announcement.status == "withdrawn":
+        answer["withdrawn_at"] = _rfc3339(announcement.withdrawn_at)
+        answer["withdrawal_reason"] = None
+    if announcement.classification == Classification.PUBLIC or can_read(user, announcement):
+        answer["title"] = version.title
+        if announcement.status == "withdrawn":
+            answer["withdrawal_reason"] = announcement.withdrawal.reason
+    return answer
+
+
+@router.get("/verify/{code}", auth=None, response=dict, summary="Cek keaslian dengan kode")
+def verify_code(request: HttpRequest, code: str):
+    return verification_answer(code, request.user)
+

@@ -1,7 +1,21 @@
-"""Page URLs of this app."""
+"""Page URLs of announcements."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from announcements import views
 
 app_name = "announcements"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("pengumuman/", views.inbox, name="inbox"),
+    path("pengumuman/terbitan/", views.issued, name="issued"),
+    path("pengumuman/baru/", views.compose, name="compose"),
+    path("pengumuman/<int:announcement_id>/", views.detail, name="detail"),
+    path("pengumuman/<int:announcement_id>/ubah/", views.edit, name="edit"),
+    path("pengumuman/<int:announcement_id>/ralat/", views.correct, name="correct"),
+    path("pengumuman/<int:announcement_id>/beda/", views.diff, name="diff"),
+    path("pengumuman/<int:announcement_id>/cetak/", views.print_view, name="print"),
+    path("pengumuman/<int:announcement_id>/aksi/<slug:name>/", views.action, name="action"),
+    path("pengumuman/lampiran/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("v/<str:code>", views.verify, name="verify"),
+]

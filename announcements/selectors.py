@@ -1,0 +1,164 @@
+"""Read paths of announcements: inbox, issued lists, versions, verification status."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from django.db.models import F, QuerySet
+
+from accounts.models import Membership, Role, User
+from announcements import signing
+from announcements.models import (
+    Announcement,
+    AnnouncementVersion,
+    Receipt,
+    SigningKey,
+    Status,
+    VersionState,
+)
+from announcements.permissions import STAFF_ROLES
+
+
+def inbox_for(user: User, *, priority: str = "", issuer: str = "") -> QuerySet[Receipt]:
+    """What was published to the user: unread first, then newest first."""
+    receipts = (
+        Receipt.objects.filter(
+            user=user, announcement__status__in=[Status.PUBLISHED, Status.WITHDRAWN]
+        )
+        .select_related("announcement__issuer", "announcement__current_version")
+        .order_by(F("read_at").asc(nulls_first=True), "-announcement__first_published_at",
+                  "-announcement_id")
+    )
+    if priority:
+        receipts = receipts.filter(announcement__priority=priority)
+    if issuer:
+        receipts = receipts.filter(announcement__issuer__code=issuer)
+    return receipts
+
+
+def issued_by(user: User) -> QuerySet[Announcement]:
+    """Announcements of the units where the user drafts, signs or heads, drafts included."""
+    unit_ids = Membership.objects.filter(user=user, role__in=STAFF_ROLES).values("unit_id")
+    return (
+        Announcement.objects.filter(issuer_id__in=unit_ids)
+        .select_related("issuer", "current_version")
+        .order_by("-created_at", "-id")
+    )
+
+
+def review_queue_for(user: User) -> QuerySet[Announcement]:
+    """Versions waiting for this signer: in review in a unit where the user signs."""
+    unit_ids = Membership.objects.filter(user=user, role=Role.SIGNER).values("unit_id")
+    return issued_by(user).filter(
+        issuer_id__in=unit_ids, versions__state=VersionState.IN_REVIEW
+    ).distinct()
+
+
+def pending_version(announcement: Announcement) -> AnnouncementVersion | None:
+    return (
+        announcement.versions.exclude(state=VersionState.PUBLISHED)
+        .prefetch_related("attachments", "comments__author")
+        .order_by("-number")
+        .first()
+    )
+
+
+def published_versions(announcement: Announcement) -> list[AnnouncementVersion]:
+    return list(
+        announcement.versions.filter(state=VersionState.PUBLISHED)
+        .select_related("signer", "announcement__issuer")
+        .prefetch_related("attachments")
+        .order_by("number")
+    )
+
+
+@dataclass
+class Badge:
+    """What the server says about one published version, on every render."""
+
+    state: str  # valid | superseded | withdrawn | invalid
+    version: int
+    current: int | None
+    problems: list[str]
+
+    @property
+    def css(self) -> str:
+        return {"valid": "valid", "invalid": "invalid"}.get(self.state, "warn")
+
+
+def badge_for(announcement: Announcement, version: AnnouncementVersion,
+              versions: list[AnnouncementVersion] | None = None) -> Badge:
+    versions = versions if versions is not None else published_versions(announcement)
+    previous = None
+    for candidate in versions:
+        if candidate.number < version.number:
+            previous = candidate
+    check = signing.check_version(version, previous=previous)
+    current = announcement.current_version
+    if check.ok and announcement.status == Status.WITHDRAWN:
+        withdrawal = getattr(announcement, "withdrawal", None)
+        if withdrawal is None:
+            check.fail("withdrawn without a signed withdrawal")
+        else:
+            withdrawal_check = signing.check_withdrawal(withdrawal)
+            if not withdrawal_check.ok:
+                check.fail("withdrawal: " + "; ".join(withdrawal_check.problems))
+    if not check.ok:
+        state = "invalid"
+    elif announcement.status == Status.WITHDRAWN:
+        state = "withdrawn"
+    elif current is not None and current.pk != version.pk:
+        state = "superseded"
+    else:
+        state = "valid"
+    return Badge(state=state, version=version.number,
+                 current=current.number if current else None, problems=check.problems)
+
+
+def parse_code(code: str) -> tuple[str, int | None]:
+    """`ABCDE23456` or `ABCDE23456-2` (a copy's version) → (code, version or None)."""
+    code = (code or "").strip().upper()[:40]
+    base, _sep, number = code.partition("-")
+    if number.isdigit():
+        return base, int(number)
+    return base, None
+
+
+def verification_for_code(
+    code: str,
+) -> tuple[Announcement | None, AnnouncementVersion | None, Badge | None]:
+    base, number = parse_code(code)
+    announcement = (
+        Announcement.objects.select_related("issuer", "current_version")
+        .filter(verify_code=base)
+        .exclude(current_version=None)
+        .first()
+    )
+    if announcement is None:
+        return None, None, None
+    versions = published_versions(announcement)
+    if number is None:
+        version = announcement.current_version
+    else:
+        version = next((v for v in versions if v.number == number), None)
+        if version is None:
+            return None, None, None
+    return announcement, version, badge_for(announcement, version, versions)
+
+
+def version_diff(older: AnnouncementVersion, newer: AnnouncementVersion) -> list[tuple[str, str]]:
+    """Line diff of the Markdown sources: (kind, text) with kind in ' ', '+', '-'."""
+    old_lines = [f"# {older.title}", "", *older.body.splitlines()]
+    new_lines = [f"# {newer.title}", "", *newer.body.splitlines()]
+    rows: list[tuple[str, str]] = []
+    for line in difflib.ndiff(old_lines, new_lines):
+        kind, text = line[:1], line[2:]
+        if kind in (" ", "+", "-"):
+            rows.append((kind, text))
+    return rows
+
+
+def all_keys() -> QuerySet[SigningKey]:
+    return SigningKey.objects.select_related("unit").order_by("unit__code", "valid_from")
+
