@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from accounts.models import ApiToken, User
 
 #: Frames above this close the connection with 1009 (also set in daphne/uvicorn, see docs).
-MAX_FRAME_BYTES = 64 * 1024
+MAX_FRAME_BYTES: int = settings.WS_MAX_FRAME_BYTES
 #: No frame of the protocol comes near this; a larger one gets a `too_large` error frame.
 SOFT_FRAME_BYTES = 8 * 1024
 #: Per-connection rate limit: a token bucket of BURST frames refilled at RATE per second.

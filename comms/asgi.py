@@ -18,8 +18,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from channels_app.gateway_auth import BearerTokenMiddleware, GatewayOriginValidator  # noqa: E402
+from channels_app.gateway_daphne import close_oversized_frames_with_1009  # noqa: E402
 from channels_app.relay import ensure_relay_loop, stop_relay_loop  # noqa: E402
 from channels_app.routing import websocket_urlpatterns  # noqa: E402
+
+close_oversized_frames_with_1009()
 
 
 async def lifespan(scope, receive, send) -> None:

@@ -220,8 +220,12 @@ class AsgiServer:
     def command(self) -> list[str]:
         if self.server == "uvicorn":
             return [sys.executable, "-m", "uvicorn", "comms.asgi:application",
-                    "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+                    "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                    "--ws-max-size", str(settings.WS_MAX_FRAME_BYTES)]
+        # The WebSocket frame limit as in production (docs/deployment.md): over it, 1009.
         return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                "--websocket-max-message-size", str(settings.WS_MAX_FRAME_BYTES),
+                "--websocket-max-frame-size", str(settings.WS_MAX_FRAME_BYTES),
                 "comms.asgi:application"]
 
     def start(self, timeout: float = 30) -> None:
