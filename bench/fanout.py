@@ -65,75 +65,41 @@ def measure(
     repeat: int,
 ) -> dict[str, Any]:
     """Start the servers, connect N clients, publish `repeat` times, verify, stop."""
-    harness.clear_channel_layer()
-    servers: list[harness.Server] = []
+    deployment = None
+    headers = harness.cookie_headers(session_keys[:n])
     try:
-        for kind, layer in specs:
-            servers.append(harness.Server(kind, layer).start())
-        headers = harness.cookie_headers(session_keys[:n])
-        targets = [[servers[i % len(servers)].ws_url, h] for i, h in enumerate(headers)]
-        # A first tenth warms each server up (lazy imports, pools), so that the memory per
-        # connection is measured over the other nine tenths only.
-        warm = max(len(servers), n // 10)
-        rss_start = sum(s.rss_kib() for s in servers)
-        first = client.call("connect", targets=targets[:warm], origin=servers[0].url,
-                            concurrency=100, timeout=120)
-        client.call("ready", timeout=120)
-        rss_warm = sum(s.rss_kib() for s in servers)
-        rest = client.call("connect", targets=targets[warm:], origin=servers[0].url,
-                           concurrency=100, timeout=120)
-        ready = client.call("ready", timeout=180)
-        time.sleep(1)
-        rss_idle = sum(s.rss_kib() for s in servers)
-        connected = first["connected"] + rest["connected"]
-        publisher = make_publisher(servers)
-        runs = []
-        for _ in range(repeat):
-            marker = f"bench-{uuid.uuid4().hex[:16]}"
-            client.call("watch", marker=marker)
-            t0, expected = publisher.publish(marker)
-            runs.append(client.call("collect", t0=t0, expected=[expected],
-                                    timeout=max(30.0, n / 200)))
-            time.sleep(0.5)
-        if hasattr(publisher, "close"):
-            publisher.close()
-        return {
-            "servers": [s.label for s in servers],
-            "processes": len(servers),
-            "n": n,
-            "connected": connected,
-            "ready": ready["ready"],
-            "closed": ready["closed"],
-            "connect_errors": {**first["errors"], **rest["errors"]},
-            "connect_s": round(first["elapsed_s"] + rest["elapsed_s"], 2),
-            "connect_per_s": rest["per_second"],
-            "handshake": rest["handshake"],
-            "rss_start_kib": rss_start,
-            "rss_idle_kib": rss_idle,
-            "kib_per_connection": (
-                round((rss_idle - rss_warm) / rest["connected"], 1) if rest["connected"] else None
-            ),
-            "runs": runs,
-            "p50_ms": median([run["latency"]["p50_ms"] for run in runs]),
-            "p99_ms": median([run["latency"]["p99_ms"] for run in runs]),
-            "max_ms": median([run["latency"]["max_ms"] for run in runs]),
-            "delivered": sum(run["ok"] for run in runs),
-            "expected": sum(run["expected"] for run in runs),
-            "missing": sum(run["missing"] for run in runs),
-            "bad": sum(run["bad"] for run in runs),
-        }
+        with harness.deployed(specs, headers, client) as deployment:
+            publisher = make_publisher(deployment.servers)
+            runs = []
+            for _ in range(repeat):
+                marker = f"bench-{uuid.uuid4().hex[:16]}"
+                client.call("watch", marker=marker)
+                t0, expected = publisher.publish(marker)
+                run = client.call("collect", t0=t0, expected=[expected],
+                                  timeout=max(30.0, n / 200))
+                run["publish_request_ms"] = getattr(publisher, "last_request_ms", None)
+                runs.append(run)
+                time.sleep(0.5)
+            if hasattr(publisher, "close"):
+                publisher.close()
+            return {
+                **deployment.summary(),
+                "n": n,
+                "runs": runs,
+                "p50_ms": median([run["latency"]["p50_ms"] for run in runs]),
+                "p99_ms": median([run["latency"]["p99_ms"] for run in runs]),
+                "max_ms": median([run["latency"]["max_ms"] for run in runs]),
+                "publish_request_ms": median([run["publish_request_ms"] for run in runs]),
+                "delivered": sum(run["ok"] for run in runs),
+                "expected": sum(run["expected"] for run in runs),
+                "missing": sum(run["missing"] for run in runs),
+                "bad": sum(run["bad"] for run in runs),
+            }
     except Exception as exc:  # one failing configuration must not hide the others' numbers
-        tails = {s.label: s.log_tail(8) for s in servers}
+        servers = deployment.servers if deployment else []
         return {"servers": [s.label for s in servers] or [f"{k}/{v}" for k, v in specs],
                 "processes": len(specs), "n": n, "error": f"{type(exc).__name__}: {exc}",
-                "server_logs": tails}
-    finally:
-        try:
-            client.call("close", exit=False, timeout=120)
-        except Exception as exc:  # the client may be the thing that failed
-            print(f"  (closing the clients failed: {exc})")
-        for server in servers:
-            server.stop()
+                "server_logs": {s.label: s.log_tail(8) for s in servers}}
 
 
 def ratio(ours: float | None, floor: float | None) -> float | None:
@@ -153,18 +119,19 @@ def report(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         floor = floors.get(row["n"], {})
         if "error" in row:
-            lines.append([label(row), row["n"], "ERROR: " + row["error"][:70], *[None] * 9])
+            lines.append([label(row), row["n"], "ERROR: " + row["error"][:70], *[None] * 10])
             continue
         lines.append([
             label(row), row["n"], f"{row['connected']}/{row['ready']}", row["connect_s"],
-            row["kib_per_connection"], row["p50_ms"], row["p99_ms"], row["max_ms"],
+            row["kib_per_connection"], row.get("publish_request_ms"), row["p50_ms"],
+            row["p99_ms"], row["max_ms"],
             f"{row['delivered']}/{row['expected']}",
             None if row["servers"] == ["floor"] else ratio(row["p99_ms"], floor.get("p99_ms")),
             None if row["servers"] == ["floor"] else ratio(row["max_ms"], floor.get("max_ms")),
             row["bad"] or None,
         ])
-    return table(["server", "N", "conn/ready", "connect s", "KiB/conn", "p50 ms", "p99 ms",
-                  "max ms", "verified", "p99/floor", "max/floor", "bad"], lines)
+    return table(["server", "N", "conn/ready", "connect s", "KiB/conn", "publish ms", "p50 ms",
+                  "p99 ms", "max ms", "verified", "p99/floor", "max/floor", "bad"], lines)
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
@@ -179,6 +146,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     repeat = harness.repeat_count(args)
     path, why = choose_publisher(args.path)
     layers = args.layers.split(",") if settings.REDIS_URL else ["memory"]
+    harness.set_active_population(max(sizes))
     if path == "emit" and not settings.REDIS_URL:
         # emit() in this process reaches the servers only through Redis.
         return harness.not_available(NAME, f"{why}; and the emit stand-in needs REDIS_URL", args)

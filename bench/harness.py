@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -455,3 +457,127 @@ def not_available(name: str, reason: str, args: argparse.Namespace) -> dict[str,
     result = {"status": "not available yet", "reason": reason}
     write_result(name, result, args)
     return result
+
+
+@dataclass
+class Deployment:
+    """Servers started and N clients connected to them (spread evenly), ready."""
+
+    servers: list[Server]
+    connected: int = 0
+    ready: int = 0
+    closed: dict[str, int] = field(default_factory=dict)
+    connect_errors: dict[str, int] = field(default_factory=dict)
+    connect_s: float = 0.0
+    connect_per_s: float | None = None
+    handshake: dict[str, Any] = field(default_factory=dict)
+    rss_start_kib: int = 0
+    rss_idle_kib: int = 0
+    kib_per_connection: float | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "servers": [server.label for server in self.servers],
+            "processes": len(self.servers),
+            "connected": self.connected,
+            "ready": self.ready,
+            "closed": self.closed,
+            "connect_errors": self.connect_errors,
+            "connect_s": self.connect_s,
+            "connect_per_s": self.connect_per_s,
+            "handshake": self.handshake,
+            "rss_start_kib": self.rss_start_kib,
+            "rss_idle_kib": self.rss_idle_kib,
+            "kib_per_connection": self.kib_per_connection,
+        }
+
+
+@contextmanager
+def deployed(specs: list[tuple[str, str]], headers: list[dict[str, str]],
+             client: LoadClient) -> Iterator[Deployment]:
+    """Start a server per (kind, layer), connect one client per header set, yield; then close
+    the clients and stop the servers, whatever happened."""
+    clear_channel_layer()
+    deployment = Deployment(servers=[])
+    try:
+        for kind, layer in specs:
+            deployment.servers.append(Server(kind, layer).start())
+        servers = deployment.servers
+        targets = [[servers[i % len(servers)].ws_url, h] for i, h in enumerate(headers)]
+        # A first tenth warms each server up (lazy imports, pools, caches), so that the memory
+        # per connection is measured over the other nine tenths only.
+        warm = max(len(servers), len(targets) // 10)
+        deployment.rss_start_kib = sum(s.rss_kib() for s in servers)
+        first = client.call("connect", targets=targets[:warm], origin=servers[0].url,
+                            concurrency=100, timeout=120)
+        client.call("ready", timeout=120)
+        rss_warm = sum(s.rss_kib() for s in servers)
+        rest = client.call("connect", targets=targets[warm:], origin=servers[0].url,
+                           concurrency=100, timeout=120)
+        ready = client.call("ready", timeout=180)
+        time.sleep(1)
+        deployment.rss_idle_kib = sum(s.rss_kib() for s in servers)
+        deployment.connected = first["connected"] + rest["connected"]
+        deployment.ready = ready["ready"]
+        deployment.closed = ready["closed"]
+        deployment.connect_errors = {**first["errors"], **rest["errors"]}
+        deployment.connect_s = round(first["elapsed_s"] + rest["elapsed_s"], 2)
+        deployment.connect_per_s = rest["per_second"]
+        deployment.handshake = rest["handshake"]
+        if rest["connected"]:
+            deployment.kib_per_connection = round(
+                (deployment.rss_idle_kib - rss_warm) / rest["connected"], 1
+            )
+        yield deployment
+    finally:
+        try:
+            client.call("close", exit=False, timeout=120)
+        except Exception as exc:  # the client may be what failed
+            print(f"  (closing the clients failed: {exc})")
+        for server in deployment.servers:
+            server.stop()
+
+
+def set_active_population(count: int) -> None:
+    """Make exactly the first `count` synthetic users active (the others stay, inactive).
+
+    Publishing to the whole province creates a receipt per active user: the fan-out runs must
+    not write 300,000 receipts because the large-audience benchmark once created that many.
+    """
+    from accounts.models import User
+
+    bench = User.objects.filter(email__endswith=f"@{BENCH_DOMAIN}")
+    cutoff = f"u{count:07d}@{BENCH_DOMAIN}"
+    bench.filter(email__lt=cutoff, is_active=False).update(is_active=True)
+    bench.filter(email__gte=cutoff, is_active=True).update(is_active=False)
+
+
+def best_config(default: tuple[str, str] = ("uvicorn", "pubsub")) -> tuple[str, str]:
+    """The fastest single-process configuration of the latest fan-out results, else default."""
+    path = RESULTS_DIR / "fanout-latest.json"
+    if not path.exists():
+        return default
+    rows = [row for row in json.loads(path.read_text()).get("rows", [])
+            if row.get("processes") == 1 and row.get("p99_ms") and not row.get("missing")
+            and row["servers"] != ["floor"]]
+    if not rows:
+        return default
+    largest = max(row["n"] for row in rows)
+    best = min((row for row in rows if row["n"] == largest), key=lambda row: row["p99_ms"])
+    kind, _, layer = best["servers"][0].partition("/")
+    return kind, layer
+
+
+def parse_config(text: str) -> tuple[str, str]:
+    """'uvicorn/pubsub' → ('uvicorn', 'pubsub'); 'auto' → best_config()."""
+    if text == "auto":
+        return best_config()
+    kind, _, layer = text.partition("/")
+    return kind, layer or "core"
+
+
+def layer_for(layer: str) -> str:
+    """Without Redis every process has its own in-memory layer."""
+    from django.conf import settings
+
+    return layer if settings.REDIS_URL else "memory"

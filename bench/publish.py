@@ -91,6 +91,7 @@ class ApiPublisher:
         self.base_url = base_url
         self.user, self.token = ensure_issuer()
         self.last_data: dict[str, Any] | None = None
+        self.last_request_ms: float | None = None
 
     def draft(self, marker: str, *, requires_ack: bool = False,
               units: list[str] | None = None) -> int:
@@ -115,12 +116,12 @@ class ApiPublisher:
             raise RuntimeError(f"submit announcement: {status} {body}")
         return announcement_id
 
-    def publish_draft(self, announcement_id: int) -> tuple[float, float]:
-        """Publish; return (t0, seconds until the response, i.e. committed)."""
+    def publish_draft(self, announcement_id: int, base_url: str | None = None
+                      ) -> tuple[float, float]:
+        """Publish; return (t0, seconds until the response, i.e. committed and pushed)."""
+        url = f"{base_url or self.base_url}/api/v1/announcements/{announcement_id}/publish"
         t0 = time.monotonic()
-        status, body = http_json(
-            "POST", f"{self.base_url}/api/v1/announcements/{announcement_id}/publish", self.token
-        )
+        status, body = http_json("POST", url, self.token)
         elapsed = time.monotonic() - t0
         if status != 200:
             raise RuntimeError(f"publish announcement: {status} {body}")
@@ -135,7 +136,8 @@ class ApiPublisher:
 
     def publish(self, marker: str) -> tuple[float, dict[str, Any]]:
         announcement_id = self.draft(marker)
-        t0, _ = self.publish_draft(announcement_id)
+        t0, elapsed = self.publish_draft(announcement_id)
+        self.last_request_ms = round(elapsed * 1000, 1)
         return t0, self.expected_for(announcement_id, marker)
 
 
@@ -156,6 +158,7 @@ class EmitPublisher:
 
     def __init__(self) -> None:
         self.last_data: dict[str, Any] | None = None
+        self.last_request_ms: float | None = None
 
     def publish(self, marker: str) -> tuple[float, dict[str, Any]]:
         from django.db import transaction
@@ -167,6 +170,7 @@ class EmitPublisher:
         with transaction.atomic():
             event = emit(type=EVENT_TYPE, data=data, groups=["unit.33"],
                          audience={"units": ["33"], "subunits": True, "roles": []})
+        self.last_request_ms = round((time.monotonic() - t0) * 1000, 1)
         self.last_data = data
         return t0, {"marker": marker, "type": EVENT_TYPE, "id": event.id, "data": data}
 

@@ -5,7 +5,8 @@ Production settings (DEBUG off, every middleware on) served over plain HTTP on 1
   `make run`, which a benchmark would fill with thousands of synthetic users;
 - the channel layer chosen by BENCH_LAYER (`core` = channels_redis.core.RedisChannelLayer,
   `pubsub` = channels_redis.pubsub.RedisPubSubChannelLayer) when REDIS_URL is set, so that both
-  can be measured against the same code without touching comms/settings.py.
+  can be measured against the same code without touching comms/settings.py (`memory`, or no
+  REDIS_URL: the settings' own choice).
 """
 
 import os
@@ -34,9 +35,9 @@ _LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
-if BENCH_LAYER not in _LAYERS:
-    raise ValueError(f"BENCH_LAYER must be one of {sorted(_LAYERS)}, not {BENCH_LAYER!r}")
-if REDIS_URL:
+if BENCH_LAYER not in (*_LAYERS, "memory"):
+    raise ValueError(f"BENCH_LAYER must be core, pubsub or memory, not {BENCH_LAYER!r}")
+if REDIS_URL and BENCH_LAYER != "memory":
     _config = dict(CHANNEL_LAYERS["default"].get("CONFIG", {}))
     if BENCH_LAYER == "pubsub":
         # The pub/sub layer has no per-channel queues in Redis, hence no capacity or expiry.
