@@ -129,19 +129,34 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL")
+# CHANNEL_LAYER: "pubsub" (default) or "core". Pub/sub measured 8x faster for fan-out
+# (bench/realtime_layers.py, docs/realtime.md): one PUBLISH per group instead of one queue
+# entry per connection; neither layer is durable, the event log is (comms.realtime).
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
+if CHANNEL_LAYER not in {"pubsub", "core"}:
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be pubsub or core, not {CHANNEL_LAYER!r}.")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # socket_timeout=None: with redis-py 8 the default timeout makes idle
-                # connections of channels-redis fail after 5 s (channels_redis issue 422).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
-                "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=100),
-                "expiry": 60,
-            },
+    # socket_timeout=None: with redis-py 8 the default timeout makes idle connections of
+    # channels-redis fail after 5 s (channels_redis issue 422).
+    _redis_hosts = [{"address": REDIS_URL, "socket_timeout": None}]
+    if CHANNEL_LAYER == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": _redis_hosts},
+            }
         }
-    }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": _redis_hosts,
+                    "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=100),
+                    "expiry": 60,
+                },
+            }
+        }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
