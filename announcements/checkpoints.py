@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,6 +35,8 @@ SIGNATURE_PREFIX = "\u2014 "
 #: cosignatures ~100 bytes each).
 MAX_NOTE_BYTES = 16 * 1024
 MAX_SIGNATURES = 100
+#: Names we give witnesses (a subset of what signed-note allows: no spaces, no '+').
+WITNESS_NAME_RE = re.compile(r"[A-Za-z0-9._/-]{1,100}")
 
 
 class NoteError(ValueError):

@@ -229,8 +229,19 @@ def check_entry(position: int, row: dict, signing: dict[str, dict]) -> bytes:
     if not ed25519_ok(key["raw"], signature, payload):
         raise Problem(f"{where}: the signature does not verify with key {fields['key_id']}")
     published = parse_time(fields["published_at"])
+    if key.get("valid_from") and published < parse_time(key["valid_from"]):
+        raise Problem(f"{where}: signed before key {fields['key_id']} was valid")
+    if key.get("valid_until") and published >= parse_time(key["valid_until"]):
+        raise Problem(f"{where}: signed after key {fields['key_id']} expired")
     if key.get("revoked_at") and published >= parse_time(key["revoked_at"]):
         raise Problem(f"{where}: signed after key {fields['key_id']} was revoked")
+    try:
+        signed = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Problem(f"{where}: the signed payload is not JSON") from exc
+    for name in ("announcement_id", "key_id"):
+        if isinstance(signed, dict) and name in signed and signed[name] != fields[name]:
+            raise Problem(f"{where}: the leaf's {name} differs from the signed payload")
     return leaf_hash(leaf)
 
 

@@ -1,0 +1,427 @@
+"""Cek keaslian: is a forwarded copy genuine, altered, outdated, withdrawn or invented?
+
+The copy arrives as pasted chat text. We find the verification code in it (the footer's
+`/v/<code>` link or "Kode verifikasi: <code>"), normalise what chat apps do to text (Markdown
+markers, smart quotes, zero-width characters, line breaks and spacing, "Diteruskan" lines), and
+compare the words with every published version of that announcement. Answers:
+
+- asli: the copy says what the version in force says;
+- diubah: it does not match any version (differences shown only to those who may read it);
+- kedaluwarsa: it matches an older version; the current one is linked;
+- dicabut: the announcement was withdrawn;
+- tidak_dikenal: no such announcement (likely a hoax).
+
+Header and footer lines that only repeat the announcement's metadata (issuer, reference number,
+date, code) are tolerated around the text; any other added or changed word makes it "diubah".
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+
+from announcements import signing
+from announcements.models import (
+    VERIFY_ALPHABET,
+    VERIFY_CODE_LENGTH,
+    Announcement,
+    AnnouncementVersion,
+    Classification,
+    Status,
+    VersionState,
+)
+from comms.errors import ServiceError
+
+#: Longest accepted paste, in characters: an announcement body may hold 50,000 characters, plus
+#: headers, footer and chat decoration. Anything longer is not a forwarded announcement.
+MAX_TEXT = 60_000
+#: Checks per client address per window (overridable in settings for operators and tests).
+RATE_LIMIT = 30
+RATE_WINDOW_SECONDS = 300
+
+
+class Verdict:
+    GENUINE = "asli"
+    ALTERED = "diubah"
+    OUTDATED = "kedaluwarsa"
+    WITHDRAWN = "dicabut"
+    UNKNOWN = "tidak_dikenal"
+
+
+_CODE_CHARS = f"[{VERIFY_ALPHABET}]"
+_CODE = rf"({_CODE_CHARS}{{{VERIFY_CODE_LENGTH}}})(?:-(\d{{1,4}}))?"
+_LINK_CODE = re.compile(rf"/v/{_CODE}(?![0-9A-Z])", re.IGNORECASE)
+_LABEL_CODE = re.compile(rf"kode(?:\s+verifikasi)?\s*:?\s*{_CODE}(?![0-9A-Z])", re.IGNORECASE)
+_BARE_CODE = re.compile(rf"(?<![0-9A-Za-z]){_CODE}(?![0-9A-Za-z])")
+_ONLY_CODE = re.compile(rf"\s*{_CODE}\s*", re.IGNORECASE)
+
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"),
+    None,
+)
+_LOOKALIKES = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00ab": '"', "\u00bb": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-",
+    "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u2022": " ", "\u00b7": " ",
+})
+#: Markdown and chat-app emphasis markers (WhatsApp *bold* _italic_ ~strike~ ```mono```).
+_MARKERS = str.maketrans("", "", "*_~'" + "`")
+_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
+_LINE_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-+*•▪◦]\s+|\d{1,3}[.)]\s+)+")
+_FORWARD_LINE = re.compile(
+    r"^\s*(?:pesan\s+)?(?:diteruskan|forwarded)(?:\s+(?:berkali-kali|many\s+times))?\s*$",
+    re.IGNORECASE,
+)
+_FOOTER_LINE = re.compile(r"kode\s+verifikasi|cek\s+keaslian|/v/", re.IGNORECASE)
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_TAGS = re.compile(r"<[^>]+>")
+
+#: Words a header or footer may add around the text without making the copy "altered".
+_HEADER_WORDS = {
+    "nomor", "no", "sifat", "tanggal", "tgl", "pengumuman", "resmi", "versi", "v", "dari",
+    "penerbit", "ralat", "perihal", "hal", "diterbitkan", "oleh", "pada", "wib", "pukul",
+    "klasifikasi", "publik", "internal", "biasa", "penting", "segera", "sangat",
+}
+
+
+# --- Text normalisation ------------------------------------------------------------------
+
+
+def normalize_line(line: str) -> str:
+    line = unicodedata.normalize("NFKC", line).translate(_INVISIBLE).translate(_LOOKALIKES)
+    line = _LINK.sub(r"\1 \2", line)
+    line = _LINE_PREFIX.sub("", line)
+    return " ".join(line.translate(_MARKERS).split()).lower()
+
+
+def tokens(text: str) -> list[str]:
+    return [t for line in text.splitlines() for t in _TOKEN.findall(normalize_line(line))]
+
+
+def _html_text(body_html: str) -> str:
+    return html.unescape(_TAGS.sub("\n", body_html))
+
+
+# --- Finding the code --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FoundCode:
+    code: str
+    version: int | None
+    #: The input was only the code (typed by hand): nothing to compare.
+    only_code: bool
+
+
+def find_code(text: str) -> FoundCode | None:
+    cleaned = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    only = _ONLY_CODE.fullmatch(cleaned)
+    if only:
+        return FoundCode(only[1].upper(), int(only[2]) if only[2] else None, True)
+    for pattern in (_LINK_CODE, _LABEL_CODE):
+        match = pattern.search(cleaned)
+        if match:
+            return FoundCode(match[1].upper(), int(match[2]) if match[2] else None, False)
+    # A bare code: only in capitals (as printed) and with a digit, so that ordinary words in
+    # capitals ("PENGUMUMAN") are not taken for one.
+    for match in _BARE_CODE.finditer(cleaned):
+        if any(c.isdigit() for c in match[1]):
+            return FoundCode(match[1], int(match[2]) if match[2] else None, False)
+    return None
+
+
+# --- Comparing ---------------------------------------------------------------------------
+
+
+def _copy_lines(text: str, code: str) -> list[str]:
+    """The pasted lines that carry the announcement: no forwarding marks, no footer."""
+    kept = []
+    for line in text.splitlines():
+        cleaned = unicodedata.normalize("NFKC", line).translate(_INVISIBLE)
+        if _FORWARD_LINE.match(cleaned) or _FOOTER_LINE.search(cleaned):
+            continue
+        if code.lower() in cleaned.lower():
+            continue
+        kept.append(line)
+    return kept
+
+
+def _renderings(version: AnnouncementVersion) -> list[list[str]]:
+    """The word sequences a faithful copy of `version` may have: Markdown source (share text)
+    or the page's text (copied from the browser), with or without the title."""
+    body_sources = [version.body, _html_text(version.body_html or "")]
+    title = tokens(version.title)
+    seen, out = set(), []
+    for body in body_sources:
+        body_tokens = tokens(body)
+        for candidate in (title + body_tokens, body_tokens):
+            key = "\x1f".join(candidate)
+            if candidate and key not in seen:
+                seen.add(key)
+                out.append(candidate)
+    return out
+
+
+def _allowed_extras(announcement: Announcement, version: AnnouncementVersion) -> set[str]:
+    allowed = set(_HEADER_WORDS)
+    sources = [
+        announcement.issuer.name, announcement.issuer.code, announcement.reference_number,
+        announcement.get_priority_display(), announcement.get_classification_display(),
+        announcement.verify_code, str(version.number),
+    ]
+    if version.published_at:
+        local = timezone.localtime(version.published_at)
+        sources += [formats.date_format(local, "j F Y"), local.strftime("%d/%m/%Y %H:%M"),
+                    local.strftime("%Y-%m-%d %H.%M"), signing.rfc3339(version.published_at)]
+    for source in sources:
+        allowed.update(tokens(source or ""))
+    return allowed
+
+
+def _find(needle: list[str], haystack: list[str]) -> int:
+    if not needle or len(needle) > len(haystack):
+        return -1
+    joined = "\x1f" + "\x1f".join(haystack) + "\x1f"
+    at = joined.find("\x1f" + "\x1f".join(needle) + "\x1f")
+    return -1 if at < 0 else joined.count("\x1f", 0, at)
+
+
+def matches(copy: list[str], version: AnnouncementVersion, allowed: set[str]) -> bool:
+    for rendering in _renderings(version):
+        at = _find(rendering, copy)
+        if at < 0:
+            continue
+        extras = copy[:at] + copy[at + len(rendering):]
+        if all(t in allowed or not t[0].isalnum() for t in extras):
+            return True
+    return False
+
+
+def diff_lines(version: AnnouncementVersion, copy_lines: list[str]) -> list[dict]:
+    """Line differences between the authoritative version and the copy (normalised lines)."""
+    official = [normalize_line(x) for x in [version.title, *version.body.splitlines()]]
+    pasted = [normalize_line(x) for x in copy_lines]
+    rows = []
+    for line in difflib.ndiff([x for x in official if x], [x for x in pasted if x]):
+        op, text = line[:1], line[2:]
+        if op in (" ", "+", "-"):
+            rows.append({"op": {" ": "same", "+": "added", "-": "removed"}[op], "text": text})
+    return rows
+
+
+# --- The check ---------------------------------------------------------------------------
+
+
+@dataclass
+class CheckResult:
+    status: str
+    message: str
+    code: str | None = None
+    matched_version: int | None = None
+    announcement: dict | None = None
+    diff: list[dict] | None = None
+    log_index: int | None = None
+    text_compared: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "status": self.status, "message": self.message, "code": self.code,
+            "matched_version": self.matched_version, "announcement": self.announcement,
+            "diff": self.diff, "log_index": self.log_index, "text_compared": self.text_compared,
+        }
+
+
+def _validate(text: str) -> str:
+    if text is None or not text.strip():
+        raise ServiceError("empty", _("Tempelkan teks pengumuman atau ketik kode verifikasinya."),
+                           fields={"text": [_("Teks kosong.")]})
+    if len(text) > MAX_TEXT:
+        raise ServiceError(
+            "too_long",
+            _("Teks terlalu panjang (maks. %(n)s karakter). Tempelkan satu pengumuman saja.")
+            % {"n": f"{MAX_TEXT:,}".replace(",", ".")},
+            fields={"text": [_("Teks terlalu panjang.")]}, status=413,
+        )
+    controls = sum(
+        1 for c in text if (unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in "\n\r\t")
+        or c == "\ufffd"
+    )
+    if controls:
+        raise ServiceError(
+            "not_text",
+            _("Masukan berisi data biner, bukan teks. Tempelkan teks pengumuman."),
+            fields={"text": [_("Bukan teks.")]},
+        )
+    return text
+
+
+def _summary(announcement: Announcement, version: AnnouncementVersion | None,
+             readable: bool) -> dict:
+    current = announcement.current_version
+    summary = {
+        "code": announcement.verify_code,
+        "issuer": {"code": announcement.issuer.code, "name": announcement.issuer.name},
+        "reference_number": announcement.reference_number,
+        "classification": announcement.classification,
+        "current_version": current.number if current else None,
+        "published_at": signing.rfc3339(current.published_at) if current else None,
+        "verify_url": reverse("announcements_public:check") + f"?kode={announcement.verify_code}",
+        "title": None,
+        "url": None,
+    }
+    if readable and current is not None:
+        summary["title"] = current.title
+        summary["url"] = reverse("announcements:detail", args=[announcement.pk])
+    return summary
+
+
+def can_see_text(user, announcement: Announcement) -> bool:
+    if announcement.classification == Classification.PUBLIC:
+        return True
+    from announcements.permissions import can_read
+
+    return bool(user is not None and user.is_authenticated and can_read(user, announcement))
+
+
+def check_text(*, text: str, user=None, code: str | None = None) -> CheckResult:
+    """Compare a pasted copy (or a typed code) with the authoritative versions."""
+    from announcements.log_selectors import log_index_for
+
+    text = _validate(text if text is not None else "")
+    found = find_code(code) if code and code.strip() else None
+    if found is not None:
+        found = FoundCode(found.code, found.version, only_code=_ONLY_CODE.fullmatch(text) is not
+                          None)
+    found = found or find_code(text)
+    if found is None:
+        return CheckResult(
+            status=Verdict.UNKNOWN,
+            message=_("Tidak ada kode verifikasi dalam teks ini. Pengumuman resmi selalu memuat "
+                      "kode verifikasi dan tautan cek keaslian; teks tanpa kode patut diduga "
+                      "hoaks. Jika Anda memegang kodenya, ketikkan di kolom kode."),
+        )
+    announcement = (
+        Announcement.objects.select_related("issuer", "current_version")
+        .filter(verify_code=found.code).exclude(current_version=None).first()
+    )
+    if announcement is None:
+        return CheckResult(
+            status=Verdict.UNKNOWN, code=found.code,
+            message=_("Kode %(code)s tidak dikenal: tidak ada pengumuman resmi dengan kode ini. "
+                      "Kemungkinan besar ini hoaks.") % {"code": found.code},
+        )
+    versions = list(
+        announcement.versions.filter(state=VersionState.PUBLISHED).order_by("-number")
+    )
+    current = announcement.current_version
+    readable = can_see_text(user, announcement)
+    result = CheckResult(status=Verdict.GENUINE, message="", code=found.code,
+                         announcement=_summary(announcement, current, readable))
+    copy_lines = _copy_lines(text, found.code)
+    copy = tokens("\n".join(copy_lines))
+    matched: AnnouncementVersion | None = None
+    if copy and not found.only_code:
+        result.text_compared = True
+        allowed = _allowed_extras(announcement, current)
+        matched = next((v for v in versions if matches(copy, v, allowed)), None)
+    elif found.version is not None:
+        matched = next((v for v in versions if v.number == found.version), None)
+    if matched is not None:
+        result.matched_version = matched.number
+        result.log_index = log_index_for(matched)
+
+    if announcement.status == Status.WITHDRAWN:
+        result.status = Verdict.WITHDRAWN
+        result.message = _("Pengumuman ini telah DICABUT oleh penerbitnya pada %(date)s. "
+                           "Jangan disebarkan lagi.") % {
+            "date": formats.date_format(timezone.localtime(announcement.withdrawn_at), "j F Y")
+            if announcement.withdrawn_at else "-"
+        }
+        return result
+    if result.text_compared and matched is None:
+        result.status = Verdict.ALTERED
+        result.message = _("Teks ini TIDAK SAMA dengan pengumuman resmi: ada bagian yang diubah, "
+                           "ditambah atau dihapus. Jangan disebarkan; rujuk versi resmi.")
+        if readable:
+            reference = next((v for v in versions if v.number == found.version), current)
+            result.diff = diff_lines(reference, copy_lines)
+        return result
+    if matched is not None and matched.pk != current.pk:
+        result.status = Verdict.OUTDATED
+        result.message = _("Teks ini sesuai versi %(old)s yang sudah diralat. Versi yang berlaku "
+                           "sekarang adalah versi %(new)s.") % {"old": matched.number,
+                                                                 "new": current.number}
+        return result
+    result.status = Verdict.GENUINE
+    if result.text_compared:
+        result.message = _("Teks ini ASLI: sama dengan versi %(n)s yang berlaku, diterbitkan dan "
+                           "ditandatangani oleh %(issuer)s.") % {
+            "n": current.number, "issuer": announcement.issuer.name}
+    else:
+        result.message = _("Kode ini milik pengumuman resmi %(issuer)s yang masih berlaku. "
+                           "Tempelkan teksnya untuk memastikan isinya tidak diubah.") % {
+            "issuer": announcement.issuer.name}
+    return result
+
+
+# --- Rate limit and the request-level entry point ----------------------------------------
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def rate_limit(request: HttpRequest) -> None:
+    """A fixed window per client address, in Django's cache (shared by all servers on Redis)."""
+    limit = getattr(settings, "CEK_RATE_LIMIT", RATE_LIMIT)
+    window = getattr(settings, "CEK_RATE_WINDOW", RATE_WINDOW_SECONDS)
+    bucket = int(timezone.now().timestamp()) // window
+    key = f"cek:{client_address(request)}:{bucket}"
+    cache.add(key, 0, timeout=window + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=window + 5)
+        count = 1
+    if count > limit:
+        raise ServiceError(
+            "rate_limited",
+            _("Terlalu banyak pemeriksaan dari alamat Anda. Coba lagi dalam beberapa menit."),
+            status=429,
+        )
+
+
+class CheckIn(Schema):
+    text: str = Field("", description="the pasted copy, or only the verification code")
+    code: str | None = Field(None, max_length=40, description="a typed verification code")
+
+
+class CheckOut(Schema):
+    status: str = Field(..., description="asli | diubah | kedaluwarsa | dicabut | tidak_dikenal")
+    message: str
+    code: str | None
+    matched_version: int | None
+    text_compared: bool
+    log_index: int | None
+    announcement: dict | None
+    diff: list[dict] | None
+
+
+def check_text_request(request: HttpRequest, *, text: str, code: str | None = None) -> dict:
+    rate_limit(request)
+    if not (text or "").strip() and code and code.strip():
+        text = code
+    return check_text(text=text, user=getattr(request, "user", None), code=code).as_dict()

@@ -1,0 +1,101 @@
+"""Every signed event lands in the log, in the same transaction, with a signed checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import IntegrityError, InternalError, connection, transaction
+
+from announcements import checkpoints, log, log_selectors, services
+from announcements.models import Checkpoint, ImmutableError, LogEntry, LogKey
+
+from .conftest import publish
+
+
+@pytest.mark.django_db
+def test_publication_correction_and_withdrawal_are_logged_in_order(history):
+    entries = list(LogEntry.objects.order_by("index"))
+    assert [e.index for e in entries] == list(range(6))
+    assert [e.kind for e in entries] == [
+        "publication", "publication", "correction", "publication", "withdrawal", "publication"]
+    banjir = history["banjir"]
+    correction = entries[2]
+    leaf = json.loads(bytes(correction.leaf))
+    version = banjir.current_version
+    assert leaf == {
+        "kind": "correction", "announcement_id": banjir.pk, "version": 2,
+        "content_hash": version.content_hash, "key_id": version.key_id,
+        "signature": version.signature,
+        "published_at": version.published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    assert bytes(correction.leaf_hash) == log.leaf_hash(bytes(correction.leaf))
+    assert correction.payload == version.payload
+    withdrawal = history["libur"].withdrawal
+    withdrawn = json.loads(bytes(entries[4].leaf))
+    assert withdrawn["content_hash"] == withdrawal.content_hash
+    assert withdrawn["version"] == 1 and withdrawn["kind"] == "withdrawal"
+    assert entries[4].version == history["libur"].current_version
+    assert log_selectors.log_index_for(version) == 2
+    assert log_selectors.log_index_for(history["vaksin"].current_version) == 0
+
+
+@pytest.mark.django_db
+def test_each_append_signs_a_checkpoint_of_the_whole_tree(history):
+    key = LogKey.objects.get()
+    notes = list(Checkpoint.objects.order_by("id"))
+    assert [c.tree_size for c in notes] == [1, 2, 3, 4, 5, 6]
+    hashes = log_selectors.leaf_hashes()
+    for checkpoint in notes:
+        body, signatures = checkpoints.split_note(checkpoint.note)
+        parsed = checkpoints.parse_checkpoint(body)
+        assert parsed.origin == key.name == "127.0.0.1/log"
+        assert parsed.root == log.root_hash(hashes[: parsed.size]) == bytes(checkpoint.root_hash)
+        assert checkpoints.signed_by(body, signatures, key.name, bytes(key.public_key))
+
+
+@pytest.mark.django_db
+def test_a_failed_publication_leaves_no_log_entry(signers, monkeypatch):
+    """The entry is part of the publishing transaction: if anything after it fails, it goes."""
+    p = signers
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("emit failed")
+
+    monkeypatch.setattr(services, "_emit", explode)
+    with pytest.raises(RuntimeError):
+        publish(p.smg_author, p.smg_signer, title="Judul", body="Isi")
+    assert LogEntry.objects.count() == 0
+    assert Checkpoint.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_log_rows_refuse_update_and_delete_in_the_model(history):
+    entry = LogEntry.objects.get(index=1)
+    entry.kind = "withdrawal"
+    with pytest.raises(ImmutableError):
+        entry.save()
+    with pytest.raises(ImmutableError):
+        entry.delete()
+    with pytest.raises(ImmutableError):
+        LogEntry.objects.filter(index=1).update(kind="withdrawal")
+    with pytest.raises(ImmutableError):
+        LogEntry.objects.all().delete()
+    with pytest.raises(ImmutableError):
+        Checkpoint.objects.first().delete()
+    assert LogEntry.objects.get(index=1).kind == "publication"
+
+
+@pytest.mark.django_db
+@pytest.mark.services
+@pytest.mark.parametrize("sql", [
+    "UPDATE announcements_logentry SET kind = 'withdrawal' WHERE index = 1",
+    "DELETE FROM announcements_logentry WHERE index = 4",
+    "UPDATE announcements_checkpoint SET tree_size = 99",
+    "DELETE FROM announcements_checkpoint",
+])
+def test_postgresql_refuses_changes_to_log_rows(require_postgres, history, sql):
+    with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert LogEntry.objects.count() == 6
