@@ -1,7 +1,272 @@
-"""JSON API endpoints of this app (mounted under /api/v1/ by comms.urls)."""
+"""JSON API of channels, threads and messages (mounted under /api/v1/ by comms.urls).
+
+Thin: parse, check the token's scope, call a selector or a service. Access checks are in
+channels_app.permissions (through the services, or directly for reads); outsiders get 404.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from channels_app import permissions as perms
+from channels_app import selectors, services
+from channels_app.models import Channel, Thread
+from comms.api import require_scope
 
 router = Router()
+
+
+class ChannelIn(Schema):
+    name: str
+    kind: str
+    unit_code: str | None = None
+    description: str = ""
+    member_unit_codes: list[str] = Field(default_factory=list)
+    member_user_ids: list[int] = Field(default_factory=list)
+    read_only: bool = False
+    post_roles: list[str] = Field(default_factory=list)
+
+
+class ThreadIn(Schema):
+    title: str
+    body: str
+
+
+class MessageIn(Schema):
+    body: str
+    reply_to: int | None = None
+
+
+class MessageEdit(Schema):
+    body: str
+
+
+class HideIn(Schema):
+    reason: str
+
+
+class ResolveIn(Schema):
+    resolved: bool = True
+
+
+class ReadIn(Schema):
+    up_to: int | None = None
+
+
+class ArchiveIn(Schema):
+    archived: bool = True
+
+
+class MemberIn(Schema):
+    user_id: int
+
+
+def channel_dict(channel: Channel, *, user, unread: int | None = None) -> dict[str, Any]:
+    return {
+        "id": channel.pk,
+        "name": channel.name,
+        "description": channel.description,
+        "kind": channel.kind,
+        "unit": {"code": channel.unit.code, "name": channel.unit.name},
+        "read_only": channel.read_only,
+        "post_roles": channel.post_roles,
+        "archived": channel.is_archived,
+        "last_activity_at": channel.last_activity_at.isoformat(),
+        "unread": unread if unread is not None else getattr(channel, "unread", 0),
+        "can_post": perms.can_post_in_channel(user, channel),
+    }
+
+
+def thread_dict(thread: Thread, unread: int = 0) -> dict[str, Any]:
+    return {**services.thread_data(thread), "unread": unread}
+
+
+@router.get("/channels")
+def list_channels(request: HttpRequest):
+    require_scope(request, "read")
+    user = request.auth
+    channels = selectors.channels_for(user)
+    return {"channels": [channel_dict(c, user=user) for c in channels]}
+
+
+@router.post("/channels", response={201: dict})
+def create_channel(request: HttpRequest, payload: ChannelIn):
+    require_scope(request, "write")
+    channel = services.channel_create(actor=request.auth, **payload.dict())
+    return 201, {"channel": channel_dict(channel, user=request.auth, unread=0)}
+
+
+@router.get("/channels/{int:channel_id}")
+def get_channel(request: HttpRequest, channel_id: int):
+    require_scope(request, "read")
+    channel = perms.access_channel(request.auth, channel_id)
+    unread = selectors.unread_by_channel(request.auth, [channel.pk]).get(channel.pk, 0)
+    return {"channel": channel_dict(channel, user=request.auth, unread=unread)}
+
+
+@router.post("/channels/{int:channel_id}/archive")
+def archive_channel(request: HttpRequest, channel_id: int, payload: ArchiveIn):
+    require_scope(request, "write")
+    channel = services.channel_set_archived(
+        actor=request.auth, channel_id=channel_id, archived=payload.archived
+    )
+    return {"channel": channel_dict(channel, user=request.auth)}
+
+
+@router.post("/channels/{int:channel_id}/members", response={201: dict})
+def add_member(request: HttpRequest, channel_id: int, payload: MemberIn):
+    require_scope(request, "write")
+    services.channel_member_add(actor=request.auth, channel_id=channel_id,
+                                user_id=payload.user_id)
+    return 201, {"ok": True}
+
+
+@router.delete("/channels/{int:channel_id}/members/{int:user_id}", response={204: None})
+def remove_member(request: HttpRequest, channel_id: int, user_id: int):
+    require_scope(request, "write")
+    services.channel_member_remove(actor=request.auth, channel_id=channel_id, user_id=user_id)
+    return 204, None
+
+
+@router.get("/channels/{int:channel_id}/threads")
+def list_threads(request: HttpRequest, channel_id: int):
+    require_scope(request, "read")
+    channel = perms.access_channel(request.auth, channel_id)
+    threads = selectors.threads_of(request.auth, channel)
+    return {"threads": [thread_dict(t, t.unread) for t in threads]}
+
+
+@router.post("/channels/{int:channel_id}/threads", response={201: dict})
+def create_thread(request: HttpRequest, channel_id: int, payload: ThreadIn):
+    require_scope(request, "write")
+    thread = services.thread_create(
+        actor=request.auth, channel_id=channel_id, title=payload.title, body=payload.body
+    )
+    return 201, {"thread": thread_dict(thread)}
+
+
+@router.get("/threads/{int:thread_id}/messages")
+def list_messages(request: HttpRequest, thread_id: int, after: int | None = None):
+    require_scope(request, "read")
+    thread = perms.access_thread(request.auth, thread_id)
+    messages = selectors.messages_of(thread, after=after)
+    return {
+        "thread": thread_dict(thread, selectors.unread_by_thread(request.auth, [thread.pk])
+                              .get(thread.pk, 0)),
+        "messages": [services.message_data(m) for m in messages],
+        "has_more": len(messages) == selectors.MESSAGE_PAGE_SIZE,
+    }
+
+
+@router.post("/threads/{int:thread_id}/messages", response={201: dict})
+def post_message(request: HttpRequest, thread_id: int, payload: MessageIn):
+    require_scope(request, "write")
+    message = services.message_post(
+        actor=request.auth, thread_id=thread_id, body=payload.body, reply_to_id=payload.reply_to
+    )
+    return 201, {"message": services.message_data(message)}
+
+
+@router.post("/threads/{int:thread_id}/read")
+def mark_read(request: HttpRequest, thread_id: int, payload: ReadIn):
+    require_scope(request, "write")
+    position = services.thread_mark_read(actor=request.auth, thread_id=thread_id,
+                                         up_to=payload.up_to)
+    return {"last_read_id": position}
+
+
+@router.post("/threads/{int:thread_id}/resolve")
+def resolve_thread(request: HttpRequest, thread_id: int, payload: ResolveIn):
+    require_scope(request, "write")
+    thread = services.thread_set_resolved(actor=request.auth, thread_id=thread_id,
+                                          resolved=payload.resolved)
+    return {"thread": thread_dict(thread)}
+
+
+@router.patch("/messages/{int:message_id}")
+def edit_message(request: HttpRequest, message_id: int, payload: MessageEdit):
+    require_scope(request, "write")
+    message = services.message_edit(actor=request.auth, message_id=message_id,
+                                    body=payload.body)
+    return {"message": services.message_data(message)}
+
+
+@router.delete("/messages/{int:message_id}")
+def delete_message(request: HttpRequest, message_id: int):
+    require_scope(request, "write")
+    message = services.message_delete(actor=request.auth, message_id=message_id)
+    return {"message": services.message_data(message)}
+
+
+@router.get("/messages/{int:message_id}/revisions")
+def message_revisions(request: HttpRequest, message_id: int):
+    require_scope(request, "read")
+    message = selectors.message_with_history(perms.access_message(request.auth, message_id))
+    return {
+        "message": services.message_data(message),
+        "revisions": [
+            {"body": r.body, "body_html": r.body_html, "written_at": r.written_at.isoformat(),
+             "replaced_at": r.replaced_at.isoformat()}
+            for r in message.revisions.all()
+        ],
+    }
+
+
+@router.post("/messages/{int:message_id}/hide")
+def hide_message(request: HttpRequest, message_id: int, payload: HideIn):
+    require_scope(request, "write")
+    message = services.message_hide(actor=request.auth, message_id=message_id,
+                                    reason=payload.reason)
+    return {"message": services.message_data(message)}
+
+
+@router.post("/messages/{int:message_id}/official", response={201: dict})
+def mark_official(request: HttpRequest, message_id: int):
+    require_scope(request, "publish")
+    answer = services.official_answer_mark(actor=request.auth, message_id=message_id)
+    return 201, {"official_answer": official_dict(selectors.verify_official_answer(answer))}
+
+
+def official_dict(check: selectors.AnswerCheck) -> dict[str, Any]:
+    answer = check.answer
+    return {
+        "message_id": answer.message_id,
+        "announcement_id": answer.announcement_id,
+        "version": answer.version_number,
+        "signed_at": answer.signed_at.isoformat(),
+        "key_id": answer.key_id,
+        "payload": answer.payload,
+        "signature": answer.signature,
+        "valid": check.valid,
+    }
+
+
+@router.get("/announcements/{int:announcement_id}/thread")
+def announcement_thread(request: HttpRequest, announcement_id: int):
+    require_scope(request, "read")
+    thread = services.clarification_thread_for(actor=request.auth,
+                                               announcement_id=announcement_id)
+    messages = selectors.messages_of(thread)
+    return {
+        "thread": thread_dict(thread, selectors.unread_by_thread(request.auth, [thread.pk])
+                              .get(thread.pk, 0)),
+        "messages": [services.message_data(m) for m in messages],
+        "official_answers": [official_dict(c)
+                             for c in selectors.official_answers_for(announcement_id)],
+    }
+
+
+@router.get("/channels/search")
+def search(request: HttpRequest, q: str = ""):
+    require_scope(request, "read")
+    results = selectors.search_messages(request.auth, q)
+    return {
+        "results": [
+            {"message": services.message_data(m), "thread_title": m.thread.title,
+             "channel": {"id": m.thread.channel_id, "name": m.thread.channel.name}}
+            for m in results
+        ]
+    }

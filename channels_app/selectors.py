@@ -1,13 +1,269 @@
-"""Read paths of channels, threads and messages."""
+"""Read paths of channels, threads and messages. Every list is a fixed number of queries."""
 
 from __future__ import annotations
 
-from accounts.models import User
+import json
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from accounts.models import Membership, User
+from channels_app.models import Channel, Message, OfficialAnswer, Thread, ThreadRead
+from channels_app.permissions import readable_channels_q
+
+MESSAGE_PAGE_SIZE = 100
+
+
+# --- Channels and unread counts -------------------------------------------------------------
+
+
+def readable_channels(user: User) -> QuerySet[Channel]:
+    return Channel.objects.filter(readable_channels_q(user))
+
+
+def _unread_messages(user: User) -> QuerySet[Message]:
+    """Visible messages by others beyond the user's read position in their thread."""
+    last_read = ThreadRead.objects.filter(thread_id=OuterRef("thread_id"), user=user).values(
+        "last_read_id"
+    )[:1]
+    return (
+        Message.objects.filter(deleted_at=None, hidden_at=None)
+        .exclude(author=user)
+        .annotate(read_to=Coalesce(Subquery(last_read), Value(0), output_field=IntegerField()))
+        .filter(id__gt=F("read_to"))
+    )
+
+
+def unread_by_thread(user: User, thread_ids: list[int]) -> dict[int, int]:
+    rows = (
+        _unread_messages(user).filter(thread_id__in=thread_ids)
+        .values("thread_id").annotate(n=Count("id")).order_by()
+    )
+    return {row["thread_id"]: row["n"] for row in rows}
+
+
+def unread_by_channel(user: User, channel_ids: list[int]) -> dict[int, int]:
+    rows = (
+        _unread_messages(user).filter(thread__channel_id__in=channel_ids)
+        .values("thread__channel_id").annotate(n=Count("id")).order_by()
+    )
+    return {row["thread__channel_id"]: row["n"] for row in rows}
+
+
+def channels_for(user: User, *, include_archived: bool = True) -> list[Channel]:
+    """Readable channels, latest activity first, each with `.unread` and `.thread_count`."""
+    channels = list(
+        readable_channels(user).select_related("unit")
+        .annotate(thread_count=Count("threads"))
+        .order_by("archived_at", "-last_activity_at", "-id")
+    )
+    if not include_archived:
+        channels = [c for c in channels if c.archived_at is None]
+    unread = unread_by_channel(user, [c.pk for c in channels])
+    for channel in channels:
+        channel.unread = unread.get(channel.pk, 0)
+    return channels
+
+
+def threads_of(user: User, channel: Channel) -> list[Thread]:
+    """A channel's threads, latest activity first, each with `.unread` and `.message_count`."""
+    threads = list(
+        channel.threads.select_related("created_by")
+        .annotate(message_count=Count("messages", filter=Q(messages__deleted_at=None)))
+        .order_by("-last_activity_at", "-id")
+    )
+    unread = unread_by_thread(user, [t.pk for t in threads])
+    for thread in threads:
+        thread.unread = unread.get(thread.pk, 0)
+    return threads
+
+
+def messages_of(thread: Thread, *, after: int | None = None,
+                limit: int = MESSAGE_PAGE_SIZE) -> list[Message]:
+    """Messages in id order (after `after`, when given), with author, quote and official mark."""
+    qs = (
+        thread.messages.select_related("author", "reply_to__author", "official_answer")
+        .annotate(revision_count=Count("revisions"))
+        .order_by("id")
+    )
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    return list(qs[:limit])
+
+
+def message_with_history(message: Message) -> Message:
+    return (
+        Message.objects.select_related("author")
+        .prefetch_related(Prefetch("revisions"))
+        .get(pk=message.pk)
+    )
+
+
+def last_read_id(user: User, thread: Thread) -> int:
+    return (
+        ThreadRead.objects.filter(thread=thread, user=user)
+        .values_list("last_read_id", flat=True).first() or 0
+    )
+
+
+# --- The gateway's subscriptions ------------------------------------------------------------
+
+
+def readable_clarification_threads(user: User) -> QuerySet[Thread]:
+    """Clarification threads whose announcement the user may read.
+
+    Mirrors announcements.permissions.can_read as one query (the gateway asks at every connect):
+    the issuer's staff, recipients (a receipt), and anyone for a published public announcement.
+    """
+    from announcements.models import Classification, Receipt, Status
+    from announcements.permissions import OVERSIGHT_ROLES, STAFF_ROLES
+
+    if not user.is_authenticated or not user.is_active:
+        return Thread.objects.none()
+    staff_units = list(
+        Membership.objects.filter(user=user, role__in=STAFF_ROLES).values_list("unit_id",
+                                                                               flat=True)
+    )
+    oversight = list(
+        Membership.objects.filter(user=user, role__in=OVERSIGHT_ROLES).values_list(
+            "unit__code", flat=True
+        )
+    )
+    q = Q(announcement__issuer_id__in=staff_units)
+    for code in oversight:
+        q |= Q(announcement__issuer__code=code)
+        q |= Q(announcement__issuer__code__startswith=f"{code}.")
+    published = Q(announcement__status__in=[Status.PUBLISHED, Status.WITHDRAWN])
+    q |= published & Q(announcement__classification=Classification.PUBLIC)
+    q |= published & Q(
+        Exists(Receipt.objects.filter(announcement_id=OuterRef("announcement_id"), user=user))
+    )
+    return Thread.objects.filter(q, announcement__isnull=False)
 
 
 def channel_groups_for(user: User) -> list[str]:
-    """Channel-layer groups (`channel.<id>`, `thread.<id>`) a user's connection subscribes to.
+    """Channel-layer groups a user's connection subscribes to: `channel.<id>` of every readable
+    channel (its threads' events go there) and `thread.<id>` of every readable clarification
+    thread. Two queries, whatever the number of channels."""
+    channel_ids = readable_channels(user).values_list("id", flat=True)
+    thread_ids = readable_clarification_threads(user).values_list("id", flat=True)
+    return [f"channel.{pk}" for pk in channel_ids] + [f"thread.{pk}" for pk in thread_ids]
 
-    The channels issue fills this in with the channels and threads the user may read.
-    """
-    return []
+
+# --- Search ---------------------------------------------------------------------------------
+
+
+@cache
+def search_config() -> str:
+    """`indonesian` when this PostgreSQL has it (stemming: "mengumumkan" finds "umumkan")."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = 'indonesian'")
+        return "indonesian" if cursor.fetchone() else "simple"
+
+
+def search_messages(user: User, query: str, *, limit: int = 50) -> list[Message]:
+    """Visible messages (and thread titles) matching `query` in the channels the user reads."""
+    query = " ".join((query or "").split())[:200]
+    if not query:
+        return []
+    qs = (
+        Message.objects.filter(
+            deleted_at=None, hidden_at=None,
+            thread__channel__in=readable_channels(user).values("id"),
+        )
+        .select_related("author", "thread__channel")
+    )
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        config = search_config()
+        vector = SearchVector("thread__title", weight="A", config=config) + SearchVector(
+            "body", weight="B", config=config
+        )
+        search = SearchQuery(query, config=config, search_type="websearch")
+        qs = (
+            qs.annotate(rank=SearchRank(vector, search))
+            .filter(rank__gt=0)
+            .order_by("-rank", "-id")
+        )
+    else:
+        # SQLite (development): a plain case-insensitive substring match on every word.
+        for word in query.split()[:10]:
+            qs = qs.filter(Q(body__icontains=word) | Q(thread__title__icontains=word))
+        qs = qs.order_by("-id")
+    return list(qs[:limit])
+
+
+# --- Official answers -----------------------------------------------------------------------
+
+
+@dataclass
+class AnswerCheck:
+    answer: OfficialAnswer
+    valid: bool
+    problems: list[str]
+
+
+def verify_official_answer(answer: OfficialAnswer) -> AnswerCheck:
+    """Check the signature, the key and that the payload still says what the rows say."""
+    from announcements import signing
+
+    problems: list[str] = []
+    data = answer.payload.encode()
+    if signing.content_hash(data) != answer.content_hash:
+        problems.append("content hash does not match the payload")
+    key = answer.signing_key
+    if key.key_id != answer.key_id:
+        problems.append("key id differs from the signing key")
+    if not signing.signature_valid(bytes(key.public_key), data, answer.signature):
+        problems.append("signature does not verify")
+    if not key.usable_at(answer.signed_at):
+        problems.append("key was not valid when this was signed")
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        payload = {}
+        problems.append("payload is not JSON")
+    message = answer.message
+    announcement = answer.announcement
+    expected = {
+        "announcement_id": announcement.pk,
+        "message_id": message.pk,
+        "body": message.body,
+        "version": answer.version_number,
+        "key_id": answer.key_id,
+    }
+    for name, value in expected.items():
+        if payload.get(name) != value:
+            problems.append(f"{name} differs from the signed payload")
+    if key.unit_id != announcement.issuer_id:
+        problems.append("key belongs to another unit than the issuer")
+    return AnswerCheck(answer=answer, valid=not problems, problems=problems)
+
+
+def official_answers_for(announcement_id: int) -> list[AnswerCheck]:
+    """"Penjelasan resmi" under an announcement, each verified."""
+    answers = (
+        OfficialAnswer.objects.filter(announcement_id=announcement_id)
+        .select_related("message__author", "signing_key", "announcement", "signer")
+        .order_by("signed_at", "id")
+    )
+    return [verify_official_answer(a) for a in answers]
+
+
+def thread_by_announcement(announcement_id: int) -> Thread | None:
+    return Thread.objects.filter(announcement_id=announcement_id).first()
