@@ -100,7 +100,7 @@ def validate(
     errors: list[tuple[int, str]] = []
     records = read_rows(lines)
     try:
-        _, header = next(records)
+        _first_line, header = next(records)
     except StopIteration:
         return [], [(1, _("Berkas kosong: baris judul tidak ada."))]
     header = [h.strip().lower().lstrip("\ufeff") for h in header]
