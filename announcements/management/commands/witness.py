@@ -136,7 +136,7 @@ class Command(BaseCommand):
             # channel (the value is on the /transparansi page and in the export).
             vkey = (fetched.get("log_key") or {}).get("vkey", "")
         try:
-            name, key_hash, blob = vkey.split("+")
+            name, key_hash, blob = vkey.split("+", 2)
             raw = base64.b64decode(blob, validate=True)
         except ValueError as exc:
             raise CommandError(f"malformed log verifier key {vkey!r}") from exc
