@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from channels_app import permissions as perms
 from channels_app import selectors, services
@@ -96,7 +96,7 @@ def list_channels(request: HttpRequest):
 def create_channel(request: HttpRequest, payload: ChannelIn):
     require_scope(request, "write")
     channel = services.channel_create(actor=request.auth, **payload.dict())
-    return 201, {"channel": channel_dict(channel, user=request.auth, unread=0)}
+    return Status(201, {"channel": channel_dict(channel, user=request.auth, unread=0)})
 
 
 @router.get("/channels/{int:channel_id}")
@@ -121,14 +121,14 @@ def add_member(request: HttpRequest, channel_id: int, payload: MemberIn):
     require_scope(request, "write")
     services.channel_member_add(actor=request.auth, channel_id=channel_id,
                                 user_id=payload.user_id)
-    return 201, {"ok": True}
+    return Status(201, {"ok": True})
 
 
 @router.delete("/channels/{int:channel_id}/members/{int:user_id}", response={204: None})
 def remove_member(request: HttpRequest, channel_id: int, user_id: int):
     require_scope(request, "write")
     services.channel_member_remove(actor=request.auth, channel_id=channel_id, user_id=user_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/channels/{int:channel_id}/threads")
@@ -145,7 +145,7 @@ def create_thread(request: HttpRequest, channel_id: int, payload: ThreadIn):
     thread = services.thread_create(
         actor=request.auth, channel_id=channel_id, title=payload.title, body=payload.body
     )
-    return 201, {"thread": thread_dict(thread)}
+    return Status(201, {"thread": thread_dict(thread)})
 
 
 @router.get("/threads/{int:thread_id}/messages")
@@ -167,7 +167,7 @@ def post_message(request: HttpRequest, thread_id: int, payload: MessageIn):
     message = services.message_post(
         actor=request.auth, thread_id=thread_id, body=payload.body, reply_to_id=payload.reply_to
     )
-    return 201, {"message": services.message_data(message)}
+    return Status(201, {"message": services.message_data(message)})
 
 
 @router.post("/threads/{int:thread_id}/read")
@@ -227,7 +227,8 @@ def hide_message(request: HttpRequest, message_id: int, payload: HideIn):
 def mark_official(request: HttpRequest, message_id: int):
     require_scope(request, "publish")
     answer = services.official_answer_mark(actor=request.auth, message_id=message_id)
-    return 201, {"official_answer": official_dict(selectors.verify_official_answer(answer))}
+    check = selectors.verify_official_answer(answer)
+    return Status(201, {"official_answer": official_dict(check)})
 
 
 def official_dict(check: selectors.AnswerCheck) -> dict[str, Any]:
