@@ -458,7 +458,9 @@ def _signed(record: SignedRecord) -> None:
 
     The place for what must accompany every signature (the transparency log appends here).
     """
+    from announcements import log_services
 
+    log_services.append_signed(record=record)
 
 
 def _insert_receipts(announcement: Announcement, at: datetime) -> int:
