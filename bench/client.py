@@ -12,10 +12,12 @@ per line, so that the clients never share a process (or an event loop) with what
   one frame per expected event (or the timeout), then verify every frame — event id, type and
   the whole data object — and report latencies from t0 (time.monotonic() of the bench process:
   CLOCK_MONOTONIC is one clock for every process of the machine);
-- `send` {frames: [text|null per connection], reply_marker, timeout} — each connection sends its
-  frame at once and times the first frame back that contains reply_marker (acknowledgements);
-- `http` {requests: [[method, path, headers, body]…], host, port, concurrency, timeout} — the
-  same over HTTP/1.1 keep-alive connections (a minimal client: nothing else is installed);
+- `send` {frames: [text|null per connection], reply_markers, timeout} — each connection sends
+  its frame at once and times the first frame back that contains one of reply_markers;
+- `dump` {} — the frames recorded by `watch` on every connection, [[time, text], …] each;
+- `http` {requests: [[method, path, headers, body]…], host, ports, concurrency, timeout} — the
+  same over `concurrency` HTTP/1.1 keep-alive connections spread over the ports (a minimal
+  client: no HTTP client library is installed);
 - `close` — close everything and exit.
 
 Receiving stays cheap on purpose (a substring test and an append): parsing and verification
@@ -253,9 +255,9 @@ async def cmd_collect(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
 
 
 async def cmd_send(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
-    """Each connection sends its frame at once; time the first reply containing reply_marker."""
+    """Each connection sends its frame at once; time the first reply containing a marker."""
     frames: list[str | None] = cmd["frames"]
-    marker: str = cmd["reply_marker"]
+    markers: list[str] = cmd["reply_markers"]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cmd.get("timeout", 60)
     durations: list[float] = []
@@ -274,7 +276,7 @@ async def cmd_send(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
         sent_at.append(started)
         while conn.closed is None:
             for received_at, text in conn.other[start_index:]:
-                if marker in text:
+                if any(marker in text for marker in markers):
                     durations.append(received_at - started)
                     done_at.append(received_at)
                     key = text[:120]
@@ -338,14 +340,14 @@ async def _http_exchange(
 
 async def cmd_http(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
     """Send the requests over `concurrency` keep-alive connections; time each response."""
-    host, port = cmd["host"], cmd["port"]
+    host, ports = cmd["host"], cmd["ports"]
     queue: asyncio.Queue = asyncio.Queue()
     for item in cmd["requests"]:
         queue.put_nowait(item)
     durations: list[float] = []
     statuses: dict[str, int] = {}
 
-    async def worker() -> None:
+    async def worker(port: int) -> None:
         reader_, writer = await asyncio.open_connection(host, port)
         try:
             while not queue.empty():
@@ -363,7 +365,8 @@ async def cmd_http(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
             writer.close()
 
     started = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(cmd.get("concurrency", 50))))
+    await asyncio.gather(*(worker(ports[i % len(ports)])
+                           for i in range(cmd.get("concurrency", 50))))
     elapsed = time.monotonic() - started
     return {
         "requests": len(durations),
@@ -372,6 +375,10 @@ async def cmd_http(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
         "latency": summary_ms(durations),
         "statuses": dict(sorted(statuses.items(), key=lambda item: -item[1])[:8]),
     }
+
+
+async def cmd_dump(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
+    return {"frames": [conn.frames for conn in state.conns]}
 
 
 async def cmd_close(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -388,6 +395,7 @@ COMMANDS = {
     "collect": cmd_collect,
     "send": cmd_send,
     "http": cmd_http,
+    "dump": cmd_dump,
     "close": cmd_close,
 }
 

@@ -1,0 +1,253 @@
+"""Benchmark 5 — pages: server time (p50/p99) and query count of the read paths with
+10,000 announcements and 1,000,000 receipts in PostgreSQL.
+
+The corpus is made once through the real API (create, submit, publish — signed, logged, with
+receipts) in this process, each announcement addressed to one OPD of ~100 active people, so
+that 10,000 announcements write ~1,000,000 receipts; the province-wide announcements of the
+large-audience benchmark (300,000 receipts each) are used as the "large" case when present.
+
+Each page is requested in this process through Django's full request stack (the test client:
+middleware, view, template, streaming), so "server time" excludes only the ASGI server and the
+network; the queries are counted with CaptureQueriesContext. Every page is measured for a
+small and a large case (an announcement with ~100 receipts and the one with the most; a user
+with few and one with many announcements): a query count that differs between them grows with
+the data. The CSV export is read to its end, counting bytes and rows, with the process's peak
+memory growth (constant memory means it does not grow with the number of rows).
+
+    python -m bench.pages [--announcements 10000] [--per-unit 100] [--requests 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import harness
+from bench.stats import summary_ms, table
+
+NAME = "pages"
+CORPUS_PREFIX = "bench-corpus-"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    quick = harness.quick()
+    parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__)
+    parser.add_argument("--announcements", type=int, default=int(
+        os.environ.get("BENCH_PAGES_ANNOUNCEMENTS", 500 if quick else 10_000)))
+    parser.add_argument("--per-unit", type=int, default=100,
+                        help="active people per OPD, i.e. receipts per corpus announcement")
+    parser.add_argument("--requests", type=int, default=10 if quick else 30)
+    return harness.common_args(parser).parse_args(argv)
+
+
+class InProcess:
+    """Django's test client against the full stack, as the benchmark issuer or any user."""
+
+    def __init__(self) -> None:
+        from django.test import Client
+
+        self.client = Client(HTTP_HOST="127.0.0.1")
+
+    def api(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+        call = getattr(self.client, method.lower())
+        kwargs: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        if body is not None:
+            kwargs.update(data=body, content_type="application/json")
+        response = call(path, **kwargs)
+        return response.status_code, response.json() if response.content else None
+
+
+def ensure_corpus(count: int, per_unit: int) -> int:
+    """At least `count` published corpus announcements, each to one OPD; return how many."""
+    from announcements.models import Announcement
+    from bench.publish import BODY, ISSUER_UNIT, ensure_issuer
+
+    leaves = harness.ensure_units()
+    harness.ensure_users(per_unit * len(leaves))
+    harness.set_active_population(per_unit * len(leaves))
+    have = Announcement.objects.filter(
+        current_version__title__startswith=CORPUS_PREFIX
+    ).count()
+    if have >= count:
+        return have
+    _, token = ensure_issuer()
+    web = InProcess()
+    started = time.monotonic()
+    for index in range(have, count):
+        unit = leaves[index % len(leaves)].code
+        status, body = web.api("POST", "/api/v1/announcements", token, {
+            "issuer": ISSUER_UNIT, "title": f"{CORPUS_PREFIX}{index:06d}", "body": BODY,
+            "reference_number": f"B/{index}/2026", "priority": "biasa",
+            "classification": "internal",
+            "audience": {"units": [unit], "include_subunits": True, "roles": []},
+            "requires_ack": index % 2 == 0,
+        })
+        if status != 201:
+            raise RuntimeError(f"corpus: create failed: {status} {body}")
+        for step in ("submit", "publish"):
+            status, body = web.api("POST", f"/api/v1/announcements/{body['id']}/{step}", token,
+                                   {})
+            if status != 200:
+                raise RuntimeError(f"corpus: {step} failed: {status} {body}")
+        done = index + 1 - have
+        if done % 500 == 0:
+            rate = done / (time.monotonic() - started)
+            print(f"  corpus: {index + 1}/{count} published ({rate:.0f}/s)", flush=True)
+    return count
+
+
+def measure_page(fetch, requests: int, *, stream: bool = False) -> dict[str, Any]:
+    """Time `fetch()` (returns a response) `requests` times; count the queries of the last."""
+    try:
+        return _measure_page(fetch, requests, stream=stream)
+    except Exception as exc:  # a failing page is a result too; it must not hide the others
+        return {"status": f"error: {type(exc).__name__}: {exc}"[:200]}
+
+
+def _measure_page(fetch, requests: int, *, stream: bool) -> dict[str, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    durations: list[float] = []
+    status = None
+    queries = None
+    size = 0
+    growth = None
+    for attempt in range(requests + 1):
+        # Peak memory: reset VmHWM to the current RSS (Linux), read it after the request.
+        Path("/proc/self/clear_refs").write_text("5")
+        before = rss_kib()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.monotonic()
+            response = fetch()
+            if stream and getattr(response, "streaming", False):
+                size = sum(len(chunk) for chunk in response.streaming_content)
+            else:
+                size = len(response.content)
+            elapsed = time.monotonic() - started
+        status = response.status_code
+        queries = len(captured)
+        growth = max(growth or 0, peak_rss_kib() - before)
+        if attempt:  # the first request warms caches (templates, translations) up
+            durations.append(elapsed)
+    return {"status": status, "queries": queries, "bytes": size, **summary_ms(durations),
+            "memory_growth_mib": round(growth / 1024, 1) if growth is not None else None}
+
+
+def peak_rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+#: Pages of the acknowledgement issue, found by URL name when they exist: (label, names).
+OPTIONAL_PAGES = {
+    "issuer dashboard": ["announcements:dashboard", "announcements:receipts"],
+    "per-unit rollup (API)": ["api:receipts_summary", "api:announcement_receipts_summary"],
+    "CSV export": ["announcements:receipts_csv", "announcements:export", "announcements:csv"],
+}
+
+
+def find_url(names: list[str], announcement_id: int) -> str | None:
+    from django.urls import NoReverseMatch, reverse
+
+    for name in names:
+        try:
+            return reverse(name, args=[announcement_id])
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def run(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    harness.setup_django()
+    from django.db.models import Count
+    from django.test import Client
+
+    from accounts.models import User
+    from announcements.models import Announcement, Receipt
+    from bench.publish import ISSUER_EMAIL, api_available
+
+    vendor = harness.prepare_database()
+    missing = api_available()
+    if missing:
+        return harness.not_available(NAME, missing, args)
+    if vendor != "postgresql":
+        return harness.not_available(NAME, "the pages benchmark needs PostgreSQL (DATABASE_URL)",
+                                     args)
+    started = time.monotonic()
+    ensure_corpus(args.announcements, args.per_unit)
+    corpus_s = time.monotonic() - started
+    totals = {"announcements": Announcement.objects.count(), "receipts": Receipt.objects.count()}
+    print(f"pages: {totals['announcements']} announcements, {totals['receipts']} receipts "
+          f"(corpus ready in {corpus_s:.0f} s)")
+
+    sizes = (Receipt.objects.values("announcement_id").annotate(n=Count("id")))
+    large = sizes.order_by("-n").first()
+    small = sizes.filter(announcement__current_version__title__startswith=CORPUS_PREFIX
+                         ).order_by("n").first()
+    cases = {"small": small, "large": large}
+    issuer = User.objects.get(email=ISSUER_EMAIL)
+    readers = (Receipt.objects.filter(user__is_active=True).values("user_id")
+               .annotate(n=Count("id")))
+    heavy_reader = readers.order_by("-n").first()
+    light_reader = readers.order_by("n").first()
+
+    def client_for(user_id: int) -> Client:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(User.objects.get(pk=user_id))
+        return client
+
+    issuer_client = client_for(issuer.pk)
+    rows = []
+    for reader in (light_reader, heavy_reader):
+        client = client_for(reader["user_id"])
+        for label, path in (("inbox page", "/pengumuman/"),
+                            ("inbox API", "/api/v1/announcements")):
+            rows.append({"page": label, "case": f"user with {reader['n']} announcements",
+                         **measure_page(lambda c=client, p=path: c.get(p), args.requests)})
+    for case, item in cases.items():
+        announcement_id = item["announcement_id"]
+        reader_id = (Receipt.objects.filter(announcement_id=announcement_id)
+                     .values_list("user_id", flat=True).first())
+        reader_client = client_for(reader_id)
+        label = f"{case}: {item['n']} receipts"
+        rows.append({"page": "announcement page", "case": label, **measure_page(
+            lambda c=reader_client, a=announcement_id: c.get(f"/pengumuman/{a}/"),
+            args.requests)})
+        rows.append({"page": "announcement API", "case": label, **measure_page(
+            lambda c=reader_client, a=announcement_id: c.get(f"/api/v1/announcements/{a}"),
+            args.requests)})
+        for page, names in OPTIONAL_PAGES.items():
+            url = find_url(names, announcement_id)
+            if url is None:
+                rows.append({"page": page, "case": label, "status": "not available yet"})
+                continue
+            stream = page == "CSV export"
+            rows.append({"page": page, "case": label, **measure_page(
+                lambda u=url: issuer_client.get(u), 3 if stream else args.requests,
+                stream=stream)})
+    lines = [[row["page"], row["case"], row.get("status"), row.get("queries"),
+              row.get("p50_ms"), row.get("p99_ms"), row.get("bytes"),
+              row.get("memory_growth_mib")] for row in rows]
+    print(table(["page", "case", "status", "queries", "p50 ms", "p99 ms", "bytes",
+                 "mem growth MiB"], lines))
+    result = {**totals, "corpus_s": round(corpus_s), "requests": args.requests, "rows": rows}
+    harness.write_result(NAME, result, args)
+    return result
+
+
+if __name__ == "__main__":
+    run()
