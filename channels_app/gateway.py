@@ -42,9 +42,11 @@ RATE_BURST = 30
 #: Events sent by one resume; a client told `"more": true` resumes again from `last`.
 RESUME_LIMIT = 2000
 RESUME_BATCH = 500
-#: Resume also re-sends events with an id below `after` that were pushed later than the
-#: event `after` (minus this skew): a client may have seen 101 live before 100's push arrived.
-PUSH_SKEW = timedelta(seconds=2)
+#: Resume also re-sends events with an id below `after` whose push ended after the push of the
+#: event `after` began (minus this allowance for clocks of different machines): a client may
+#: have seen 101 live before 100's push arrived. A push that ended before another began
+#: reaches every subscriber first (Redis delivers in order), so older events are not re-sent.
+PUSH_SKEW = timedelta(seconds=1)
 #: Extra groups (e.g. announcement statistics) one connection may subscribe to.
 MAX_SUBSCRIPTIONS = 20
 
@@ -223,10 +225,10 @@ def events_for_resume(
     columns = ("id", "type", "data", "groups", "audience")
     found: list[tuple[int, str]] = []
 
-    anchor = Event.objects.filter(id__lte=after).order_by("-id").only("pushed_at", "created_at")
-    anchor_event = anchor.first() if after > 0 else None
+    anchor = Event.objects.filter(id__lte=after).order_by("-id")
+    anchor_event = anchor.only("claimed_at", "created_at").first() if after > 0 else None
     if anchor_event is not None:
-        since = (anchor_event.pushed_at or anchor_event.created_at) - PUSH_SKEW
+        since = (anchor_event.claimed_at or anchor_event.created_at) - PUSH_SKEW
         late = (
             Event.objects.filter(id__lt=after)
             .filter(Q(pushed_at=None) | Q(pushed_at__gte=since))
