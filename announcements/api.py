@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import File, Router, Schema
+from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -163,9 +163,9 @@ def _announcement_out(announcement: Announcement, user, *, detail: bool) -> dict
     return data
 
 
-def _detail(request: HttpRequest, announcement_id: int, status: int = 200):
+def _detail(request: HttpRequest, announcement_id: int) -> dict:
     announcement = access_announcement(request.auth, announcement_id)
-    return status, _announcement_out(announcement, request.auth, detail=True)
+    return _announcement_out(announcement, request.auth, detail=True)
 
 
 @router.post("/announcements", response={201: dict}, summary="Buat draf pengumuman")
@@ -174,7 +174,7 @@ def create_announcement(request: HttpRequest, payload: AnnouncementIn):
     announcement = services.announcement_create(
         actor=request.auth, issuer_code=payload.issuer, content=_content(payload), ip=_ip(request)
     )
-    return _detail(request, announcement.pk, 201)
+    return Status(201, _detail(request, announcement.pk))
 
 
 @router.get("/announcements", response=list[dict], summary="Kotak masuk atau terbitan saya")
@@ -199,7 +199,7 @@ def list_announcements(request: HttpRequest, mine: str = "", priority: str = "",
 @router.get("/announcements/{announcement_id}", response=dict, summary="Satu pengumuman")
 def get_announcement(request: HttpRequest, announcement_id: int):
     require_scope(request, "read")
-    return _detail(request, announcement_id)[1]
+    return _detail(request, announcement_id)
 
 
 @router.put("/announcements/{announcement_id}", response=dict, summary="Ubah draf")
@@ -208,7 +208,7 @@ def edit_announcement(request: HttpRequest, announcement_id: int, payload: Annou
     announcement = access_announcement(request.auth, announcement_id)
     services.announcement_edit(actor=request.auth, announcement_id=announcement.pk,
                                content=_content(payload, announcement), ip=_ip(request))
-    return _detail(request, announcement_id)[1]
+    return _detail(request, announcement_id)
 
 
 @router.post("/announcements/{announcement_id}/attachments", response={201: dict},
@@ -222,9 +222,9 @@ def add_attachment(request: HttpRequest, announcement_id: int, file: UploadedFil
         data = file.read(services.MAX_ATTACHMENT_BYTES + 1)
     attachment = services.attachment_add(actor=request.auth, announcement_id=announcement_id,
                                          name=file.name or "", data=data, ip=_ip(request))
-    return 201, {"id": attachment.pk, "name": attachment.name,
+    return Status(201, {"id": attachment.pk, "name": attachment.name,
                  "content_type": attachment.content_type, "size": attachment.size,
-                 "sha256": attachment.sha256}
+                 "sha256": attachment.sha256})
 
 
 @router.post("/announcements/{announcement_id}/submit", response=dict,
@@ -234,7 +234,7 @@ def submit_announcement(request: HttpRequest, announcement_id: int):
     access_announcement(request.auth, announcement_id)
     services.announcement_submit(actor=request.auth, announcement_id=announcement_id,
                                  ip=_ip(request))
-    return _detail(request, announcement_id)[1]
+    return _detail(request, announcement_id)
 
 
 @router.post("/announcements/{announcement_id}/publish", response=dict,
@@ -247,7 +247,7 @@ def publish_announcement(request: HttpRequest, announcement_id: int,
         actor=request.auth, announcement_id=announcement_id,
         publish_at=payload.publish_at if payload else None, ip=_ip(request),
     )
-    return _detail(request, announcement_id)[1]
+    return _detail(request, announcement_id)
 
 
 @router.post("/announcements/{announcement_id}/return", response=dict,
@@ -257,7 +257,7 @@ def return_announcement(request: HttpRequest, announcement_id: int, payload: Com
     access_announcement(request.auth, announcement_id)
     services.announcement_return(actor=request.auth, announcement_id=announcement_id,
                                  comment=payload.comment, ip=_ip(request))
-    return _detail(request, announcement_id)[1]
+    return _detail(request, announcement_id)
 
 
 @router.post("/announcements/{announcement_id}/versions", response={201: dict},
@@ -270,7 +270,7 @@ def correct_announcement(request: HttpRequest, announcement_id: int, payload: Co
         body=payload.body, reason=payload.reason, requires_reack=payload.requires_reack,
         ip=_ip(request),
     )
-    return _detail(request, announcement_id, 201)
+    return Status(201, _detail(request, announcement_id))
 
 
 @router.post("/announcements/{announcement_id}/withdraw", response=dict,
@@ -280,7 +280,7 @@ def withdraw_announcement(request: HttpRequest, announcement_id: int, payload: R
     access_announcement(request.auth, announcement_id)
     services.announcement_withdraw(actor=request.auth, announcement_id=announcement_id,
                                    reason=payload.reason, ip=_ip(request))
-    return _detail(request, announcement_id)[1]
+    return _detail(request, announcement_id)
 
 
 @router.get("/keys", auth=None, response=list[dict], summary="Kunci publik penanda tangan")

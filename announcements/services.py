@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -390,22 +390,31 @@ def announcement_correct(*, actor: User, announcement_id: int, title: str, body:
 # --- Signing keys ---------------------------------------------------------------------------
 
 
-def signing_key_create(*, unit: Unit, actor: User | None = None) -> SigningKey:
+def signing_key_create(*, unit: Unit, actor: User | None = None,
+                       valid_from: datetime | None = None) -> SigningKey:
     with transaction.atomic():
         new = signing.generate_key()
         # Whole seconds, like the signed timestamps, so a key is valid for a signature made
         # in the second it was created.
         key = SigningKey.objects.create(unit=unit, key_id=new.key_id, public_key=new.public_raw,
                                         private_key_pem=new.private_pem,
-                                        valid_from=timezone.now().replace(microsecond=0))
+                                        valid_from=valid_from
+                                        or timezone.now().replace(microsecond=0))
         audit(actor=actor, action="signing_key.create", target=key,
               data={"unit": unit.code, "key_id": key.key_id})
     return key
 
 
+def _next_whole_second() -> datetime:
+    """Signed timestamps have whole seconds: an end of validity set now must not exclude a
+    signature made earlier in this same second."""
+    return timezone.now().replace(microsecond=0) + timedelta(seconds=1)
+
+
 def active_key(unit: Unit, at: datetime | None = None) -> SigningKey | None:
     at = at or timezone.now()
-    for key in SigningKey.objects.filter(unit=unit, revoked_at=None).order_by("-valid_from"):
+    keys = SigningKey.objects.filter(unit=unit, revoked_at=None).order_by("-valid_from", "-id")
+    for key in keys:
         if key.usable_at(at):
             return key
     return None
@@ -417,7 +426,7 @@ def signing_key_rotate(*, unit: Unit, actor: User | None = None) -> SigningKey:
         now = timezone.now().replace(microsecond=0)
         SigningKey.objects.select_for_update().filter(
             unit=unit, revoked_at=None, valid_until=None
-        ).update(valid_until=now)
+        ).update(valid_until=_next_whole_second())
         new = signing.generate_key()
         key = SigningKey.objects.create(unit=unit, key_id=new.key_id, public_key=new.public_raw,
                                         private_key_pem=new.private_pem, valid_from=now)
@@ -436,7 +445,7 @@ def signing_key_revoke(*, key_id: str, reason: str = "",
             raise NotFound(_("Kunci tidak dikenal."))
         if key.revoked_at is not None:
             raise ServiceError("already_revoked", _("Kunci ini sudah dicabut."), status=409)
-        key.revoked_at = timezone.now().replace(microsecond=0)
+        key.revoked_at = _next_whole_second()
         key.revocation_reason = reason
         key.save(update_fields=["revoked_at", "revocation_reason"])
         audit(actor=actor, action="signing_key.revoke", target=key,
@@ -447,7 +456,7 @@ def signing_key_revoke(*, key_id: str, reason: str = "",
 def _key_for_signing(unit: Unit, at: datetime) -> SigningKey:
     # A unit's first publication creates its key (documented in docs/signing.md): issuing units
     # need no operator step before they can publish.
-    return active_key(unit, at) or signing_key_create(unit=unit)
+    return active_key(unit, at) or signing_key_create(unit=unit, valid_from=at)
 
 
 # --- Publication ----------------------------------------------------------------------------

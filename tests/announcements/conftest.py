@@ -26,7 +26,7 @@ def signers_with_mfa(personas):
 def content(**overrides) -> services.Content:
     values = {
         "title": "Pemadaman listrik terjadwal",
-        "body": "Listrik di **Balai Kota** padam pukul 09.00–12.00 WIB.",
+        "body": "Listrik di **Balai Kota** padam pukul 09.00-12.00 WIB.",
         "reference_number": "800/123/2026",
         "priority": "penting",
         "classification": "internal",
