@@ -84,7 +84,12 @@ _FORWARD_LINE = re.compile(
     r"^\s*(?:pesan\s+)?(?:diteruskan|forwarded)(?:\s+(?:berkali-kali|many\s+times))?\s*$",
     re.IGNORECASE,
 )
-_FOOTER_LINE = re.compile(r"kode\s+verifikasi|cek\s+keaslian|/v/", re.IGNORECASE)
+#: Footer lines of the page, print view and share text (code, link, hash, "signed
+#: electronically"): they name the announcement but are not its text.
+_FOOTER_LINE = re.compile(
+    r"kode\s+verifikasi|keaslian|/v/|sha-?256|ditandatangani\s+secara\s+elektronik",
+    re.IGNORECASE,
+)
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -92,7 +97,9 @@ _TAGS = re.compile(r"<[^>]+>")
 _HEADER_WORDS = {
     "nomor", "no", "sifat", "tanggal", "tgl", "pengumuman", "resmi", "versi", "v", "dari",
     "penerbit", "ralat", "perihal", "hal", "diterbitkan", "oleh", "pada", "wib", "pukul",
-    "klasifikasi", "publik", "internal", "biasa", "penting", "segera", "sangat",
+    "klasifikasi", "publik", "internal", "biasa", "penting", "segera", "sangat", "nip",
+    "lampiran", "kunci", "januari", "februari", "maret", "april", "mei", "juni", "juli",
+    "agustus", "september", "oktober", "november", "desember",
 }
 
 
@@ -158,33 +165,34 @@ def _copy_lines(text: str, code: str) -> list[str]:
     return kept
 
 
-def _renderings(version: AnnouncementVersion) -> list[list[str]]:
-    """The word sequences a faithful copy of `version` may have: Markdown source (share text)
-    or the page's text (copied from the browser), with or without the title."""
-    body_sources = [version.body, _html_text(version.body_html or "")]
-    title = tokens(version.title)
-    seen, out = set(), []
-    for body in body_sources:
-        body_tokens = tokens(body)
-        for candidate in (title + body_tokens, body_tokens):
-            key = "\x1f".join(candidate)
-            if candidate and key not in seen:
-                seen.add(key)
-                out.append(candidate)
+def _body_renderings(version: AnnouncementVersion) -> list[list[str]]:
+    """The word sequences a faithful copy of the body may have: the Markdown source (share
+    text) or the page's text (copied from the browser)."""
+    out: list[list[str]] = []
+    for body in (version.body, _html_text(version.body_html or "")):
+        candidate = tokens(body)
+        if candidate and candidate not in out:
+            out.append(candidate)
     return out
 
 
-def _allowed_extras(announcement: Announcement, version: AnnouncementVersion) -> set[str]:
+def _allowed_extras(announcement: Announcement, versions: list[AnnouncementVersion]) -> set[str]:
+    """Tokens a header, signature block or footer of any version may add around the text."""
     allowed = set(_HEADER_WORDS)
     sources = [
         announcement.issuer.name, announcement.issuer.code, announcement.reference_number,
         announcement.get_priority_display(), announcement.get_classification_display(),
-        announcement.verify_code, str(version.number),
+        announcement.verify_code,
     ]
-    if version.published_at:
-        local = timezone.localtime(version.published_at)
-        sources += [formats.date_format(local, "j F Y"), local.strftime("%d/%m/%Y %H:%M"),
-                    local.strftime("%Y-%m-%d %H.%M"), signing.rfc3339(version.published_at)]
+    for version in versions:
+        sources.append(str(version.number))
+        if version.signer is not None:
+            sources += [version.signer.full_name, version.signer.position,
+                        version.signer.nip or ""]
+        if version.published_at:
+            local = timezone.localtime(version.published_at)
+            sources += [formats.date_format(local, "j F Y"), local.strftime("%d/%m/%Y %H:%M"),
+                        local.strftime("%Y-%m-%d %H.%M"), signing.rfc3339(version.published_at)]
     for source in sources:
         allowed.update(tokens(source or ""))
     return allowed
@@ -199,12 +207,18 @@ def _find(needle: list[str], haystack: list[str]) -> int:
 
 
 def matches(copy: list[str], version: AnnouncementVersion, allowed: set[str]) -> bool:
-    for rendering in _renderings(version):
-        at = _find(rendering, copy)
+    """The body appears whole in the copy; before it, the title (unchanged) may appear; every
+    other word around it only repeats metadata (header, signature block, footer)."""
+    title = tokens(version.title)
+    for body in _body_renderings(version):
+        at = _find(body, copy)
         if at < 0:
             continue
-        extras = copy[:at] + copy[at + len(rendering):]
-        if all(t in allowed or not t[0].isalnum() for t in extras):
+        prefix, suffix = copy[:at], copy[at + len(body):]
+        title_at = _find(title, prefix)
+        if title_at >= 0:
+            prefix = prefix[:title_at] + prefix[title_at + len(title):]
+        if all(t in allowed or not t[0].isalnum() for t in prefix + suffix):
             return True
     return False
 
@@ -278,7 +292,11 @@ def _summary(announcement: Announcement, version: AnnouncementVersion | None,
         "classification": announcement.classification,
         "current_version": current.number if current else None,
         "published_at": signing.rfc3339(current.published_at) if current else None,
-        "verify_url": reverse("announcements_public:check") + f"?kode={announcement.verify_code}",
+        "verify_url": reverse(
+            "announcements:verify",
+            args=[f"{announcement.verify_code}-{current.number}" if current
+                  else announcement.verify_code],
+        ),
         "title": None,
         "url": None,
     }
@@ -324,7 +342,8 @@ def check_text(*, text: str, user=None, code: str | None = None) -> CheckResult:
                       "Kemungkinan besar ini hoaks.") % {"code": found.code},
         )
     versions = list(
-        announcement.versions.filter(state=VersionState.PUBLISHED).order_by("-number")
+        announcement.versions.filter(state=VersionState.PUBLISHED)
+        .select_related("signer").order_by("-number")
     )
     current = announcement.current_version
     readable = can_see_text(user, announcement)
@@ -335,7 +354,7 @@ def check_text(*, text: str, user=None, code: str | None = None) -> CheckResult:
     matched: AnnouncementVersion | None = None
     if copy and not found.only_code:
         result.text_compared = True
-        allowed = _allowed_extras(announcement, current)
+        allowed = _allowed_extras(announcement, versions)
         matched = next((v for v in versions if matches(copy, v, allowed)), None)
     elif found.version is not None:
         matched = next((v for v in versions if v.number == found.version), None)

@@ -58,7 +58,7 @@ def withdraw(signer, announcement: Announcement, reason: str = "Dibatalkan") -> 
 VAKSIN_BODY = (
     "Vaksinasi **gratis** untuk ASN dilaksanakan di Balai Kota Semarang.\n\n"
     "- Hari: Senin, 3 Maret 2025\n"
-    "- Pukul: 08.00–12.00 WIB\n\n"
+    "- Pukul: 08.00\u201312.00 WIB\n\n"
     "Bawa KTP dan kartu ASN. Informasi: \"Posko Sehat\" (024) 3513366."
 )
 

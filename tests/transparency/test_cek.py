@@ -1,0 +1,219 @@
+"""Cek keaslian with chat-app-mangled copies of published announcements, bad input, the rate
+limit, and the public Atom feed."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from announcements import check
+
+from .conftest import VAKSIN_BODY
+
+ZWSP, NBSP = "\u200b", "\u00a0"
+
+
+def footer(announcement, number=None) -> str:
+    code = announcement.verify_code + (f"-{number}" if number else "")
+    return (f"Kode verifikasi: {code}\n"
+            f"Cek keaslian: http://127.0.0.1/v/{code}")
+
+
+def post(client: Client, text: str = "", code: str = ""):
+    return client.post("/api/v1/check", {"text": text, "code": code},
+                       content_type="application/json")
+
+
+def whatsapp_copy(announcement) -> str:
+    """What a forwarded WhatsApp copy of the share text looks like: 'Diteruskan' on top,
+    *bold* title, bullets turned into •, smart quotes, a zero-width space, a no-break space,
+    one long line wrapped by the phone, the header and footer around the text."""
+    return (
+        "Diteruskan\n"
+        f"*Vaksinasi ASN Kota Semarang*\n"
+        f"Nomor: 800/123/2026 · Sifat: Penting\n\n"
+        f"Vaksinasi *gratis* untuk ASN dilaksanakan di{NBSP}Balai Kota\nSemarang.\n\n"
+        f"• Hari: Senin, 3 Maret 2025\n"
+        f"• Pukul: 08.00\u201312.00 WIB\n\n"
+        f"Bawa KTP dan kar{ZWSP}tu ASN. Informasi: \u201cPosko Sehat\u201d (024) 3513366.\n\n"
+        f"{footer(announcement, 1)}\n"
+        "Diteruskan berkali-kali"
+    )
+
+
+@pytest.mark.django_db
+def test_an_exact_copy_is_genuine(client, history):
+    vaksin = history["vaksin"]
+    text = f"Vaksinasi ASN Kota Semarang\n\n{VAKSIN_BODY}\n\n{footer(vaksin)}"
+    data = post(client, text).json()
+    assert data["status"] == "asli", data
+    assert data["text_compared"] is True
+    assert data["matched_version"] == 1
+    assert data["log_index"] == 0
+    assert data["announcement"]["title"] == "Vaksinasi ASN Kota Semarang"
+
+
+@pytest.mark.django_db
+def test_a_chat_mangled_copy_is_still_genuine(client, history):
+    data = post(client, whatsapp_copy(history["vaksin"])).json()
+    assert data["status"] == "asli", data
+
+
+@pytest.mark.django_db
+def test_a_copy_of_the_page_text_is_genuine(client, history):
+    """Copied from the browser: the rendered text, no Markdown at all, body only."""
+    vaksin = history["vaksin"]
+    page_text = check._html_text(vaksin.current_version.body_html)
+    data = post(client, f"{page_text}\n{footer(vaksin)}").json()
+    assert data["status"] == "asli", data
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("before", "after"), [
+    ("*gratis*", "*berbayar*"),  # one changed word
+    ("08.00\u201312.00", "08.00\u201315.00"),  # one changed number
+    ("Bawa KTP", "Wajib transfer Rp50.000 dulu. Bawa KTP"),  # an added sentence
+])
+def test_an_altered_copy_is_altered_with_the_differences(client, history, before, after):
+    text = whatsapp_copy(history["vaksin"]).replace(before, after)
+    data = post(client, text).json()
+    assert data["status"] == "diubah", data
+    added = " ".join(row["text"] for row in data["diff"] if row["op"] == "added")
+    assert check.normalize_line(after).split()[0] in added
+
+
+@pytest.mark.django_db
+def test_an_old_version_is_outdated_and_links_the_current_one(client, history):
+    banjir = history["banjir"]
+    text = ("*Siaga banjir*\nSemua OPD siaga banjir mulai _hari ini_ pukul 16.00 WIB.\n"
+            f"{footer(banjir, 1)}")
+    data = post(client, text).json()
+    assert data["status"] == "kedaluwarsa", data
+    assert data["matched_version"] == 1
+    assert data["announcement"]["current_version"] == 2
+    assert data["announcement"]["verify_url"].endswith(f"/v/{banjir.verify_code}-2")
+    current = post(client, text.replace("hari ini", "besok")).json()
+    assert current["status"] == "asli"
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_announcement_is_withdrawn(client, history):
+    libur = history["libur"]
+    data = post(client, f"Libur tambahan\nKantor tutup pada hari Jumat.\n{footer(libur)}").json()
+    assert data["status"] == "dicabut", data
+    assert "DICABUT" in data["message"]
+
+
+@pytest.mark.django_db
+def test_invented_text_with_a_fake_code_is_unknown(client, history):
+    text = ("*PENTING* Semua ASN libur 5 hari mulai besok.\n"
+            "Kode verifikasi: 23456789AB\nhttp://127.0.0.1/v/23456789AB")
+    data = post(client, text).json()
+    assert data["status"] == "tidak_dikenal"
+    assert data["code"] == "23456789AB"
+    assert data["announcement"] is None
+
+
+@pytest.mark.django_db
+def test_text_without_any_code_is_unknown_and_says_why(client, history):
+    data = post(client, "PENGUMUMAN: besok libur nasional, sebarkan!").json()
+    assert data["status"] == "tidak_dikenal"
+    assert data["code"] is None
+    assert "kode verifikasi" in data["message"].lower()
+
+
+@pytest.mark.django_db
+def test_a_typed_code_answers_without_comparing(client, history):
+    vaksin = history["vaksin"]
+    data = post(client, code=vaksin.verify_code.lower()).json()
+    assert data["status"] == "asli"
+    assert data["text_compared"] is False
+    old = post(client, code=f"{history['banjir'].verify_code}-1").json()
+    assert old["status"] == "kedaluwarsa"
+
+
+@pytest.mark.django_db
+def test_internal_text_is_never_shown_to_outsiders(client, history, personas):
+    rapat = history["rapat"]
+    altered = ("Rapat internal anggaran\nRapat anggaran internal pukul 15.00 di ruang rapat "
+               f"lantai 2.\n{footer(rapat)}")
+    anonymous = post(client, altered).json()
+    assert anonymous["status"] == "diubah"
+    assert anonymous["diff"] is None
+    assert anonymous["announcement"]["title"] is None
+    assert "13.00" not in str(anonymous)
+    outsider = Client()
+    outsider.force_login(personas.solo_member)
+    assert post(outsider, altered).json()["diff"] is None
+    member = Client()
+    member.force_login(personas.smg_member)
+    seen = post(member, altered).json()
+    assert seen["announcement"]["title"] == "Rapat internal anggaran"
+    assert any("13.00" in row["text"] for row in seen["diff"] if row["op"] == "removed")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("text", "status", "code"), [
+    ("a" * (1024 * 1024), 413, "too_long"),
+    ("\x00\x01\x02\xff\xfe garbage \x7f\x1b[31m", 400, "not_text"),
+    ("abc \ufffd\ufffd\ufffd", 400, "not_text"),
+    ("", 400, "empty"),
+    ("   \n\t  ", 400, "empty"),
+])
+def test_bad_input_gets_a_clear_error(client, history, text, status, code):
+    response = post(client, text)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    page = client.post("/cek", {"text": text})
+    assert page.status_code == status
+    html = page.content.decode()
+    assert f'data-code="{code}"' in html
+    assert len(html) < 100_000  # a megabyte paste is not echoed back
+
+
+@pytest.mark.django_db
+def test_binary_bytes_in_a_json_body_are_refused_cleanly(client, history):
+    response = client.post("/api/v1/check", b"\xff\xfe\x00\x01binary",
+                           content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert "error" in response.json()
+
+
+@pytest.mark.django_db
+def test_the_rate_limit_is_respected(client, history, settings):
+    settings.CEK_RATE_LIMIT = 3
+    for _ in range(3):
+        assert post(client, code=history["vaksin"].verify_code).status_code == 200
+    refused = post(client, code=history["vaksin"].verify_code)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    page = client.post("/cek", {"code": history["vaksin"].verify_code})
+    assert page.status_code == 429
+    assert 'data-code="rate_limited"' in page.content.decode()
+    # Another client address has its own window.
+    other = Client(REMOTE_ADDR="10.0.0.9")
+    assert post(other, code=history["vaksin"].verify_code).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_page_shows_the_verdict(client, history):
+    assert client.get("/cek").status_code == 200
+    response = client.post("/cek", {"text": whatsapp_copy(history["vaksin"])})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-status="asli"' in html
+    assert "ASLI" in html
+
+
+@pytest.mark.django_db
+def test_the_public_feed_lists_public_announcements_with_verification_links(client, history):
+    response = client.get("/feed/public.atom")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    xml = response.content.decode()
+    assert "Vaksinasi ASN Kota Semarang" in xml
+    assert f"/v/{history['vaksin'].verify_code}-1" in xml
+    assert f"/v/{history['banjir'].verify_code}-2" in xml
+    assert "[DICABUT] Libur tambahan" in xml
+    assert "Rapat internal anggaran" not in xml  # internal announcements stay out
+    assert history["vaksin"].current_version.signature in xml
