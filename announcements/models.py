@@ -324,6 +324,52 @@ class Receipt(models.Model):
         return f"{self.announcement_id} → {self.user_id}"
 
 
+class ReceiptNotice(models.Model):
+    """A reminder sent to a pending recipient, or an escalation of a pending recipient to a head
+    of their unit (issue 6, announcements/reminders.py). The issuer's dashboard lists them; the
+    unique constraints make a task that runs twice send nothing twice."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("Pengingat")
+        ESCALATION = "escalation", _("Eskalasi")
+
+    announcement = models.ForeignKey(
+        Announcement, on_delete=models.CASCADE, related_name="receipt_notices"
+    )
+    #: The recipient who had not acknowledged.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    #: Reminders: hours before the deadline (one round per configured offset); escalation: 0.
+    round = models.PositiveIntegerField(default=0)
+    #: Escalations: the head who was told.
+    head = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("pengingat konfirmasi")
+        verbose_name_plural = _("pengingat konfirmasi")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["announcement", "user", "round"],
+                condition=models.Q(kind="reminder"), name="receipt_notice_reminder_once",
+            ),
+            models.UniqueConstraint(
+                fields=["announcement", "user", "head"],
+                condition=models.Q(kind="escalation"), name="receipt_notice_escalation_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["announcement", "user"], name="receipt_notice_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.announcement_id} → {self.user_id}"
+
+
 # =============================================================================================
 # Transparency log (issue 8; announcements/log_services.py, docs/transparency.md).
 # Every signed event is appended to an append-only Merkle log; a signed checkpoint follows each

@@ -287,6 +287,9 @@ class Notification(models.Model):
 
     class Kind(models.TextChoices):
         MENTION = "mention", _("Disebut dalam pesan")
+        #: Acknowledgement reminders and escalations (issue 6, announcements/reminders.py).
+        ACK_REMINDER = "ack_reminder", _("Pengingat konfirmasi")
+        ACK_ESCALATION = "ack_escalation", _("Eskalasi konfirmasi")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
