@@ -653,15 +653,21 @@ def announcement_withdraw(*, actor: User, announcement_id: int, reason: str,
         raise _invalid({"reason": [_("Alasan pencabutan wajib diisi.")]})
     if len(reason) > MAX_REASON:
         raise _invalid({"reason": [_("Alasan pencabutan terlalu panjang.")]})
+    return _withdraw(announcement, actor, reason, ip)
+
+
+def _withdraw(announcement: Announcement, signer: User, reason: str,
+              ip: str | None) -> Withdrawal:
+    """Sign and record the withdrawal. Caller holds the announcement lock and has checked."""
     now = timezone.now().replace(microsecond=0)
     key = _key_for_signing(announcement.issuer, now)
-    payload = signing.withdrawal_payload(announcement, reason=reason, signer=actor,
+    payload = signing.withdrawal_payload(announcement, reason=reason, signer=signer,
                                          key_id=key.key_id, withdrawn_at=now)
     data = signing.canonical(payload)
     withdrawal = Withdrawal.objects.create(
         announcement=announcement, reason=reason, withdrawn_at=now, payload=data.decode(),
         content_hash=signing.content_hash(data), signature=signing.sign(key.private_key_pem, data),
-        key_id=key.key_id, signing_key=key, signer=actor,
+        key_id=key.key_id, signing_key=key, signer=signer,
     )
     _signed(withdrawal)
     # A pending correction dies with the announcement.
@@ -669,7 +675,7 @@ def announcement_withdraw(*, actor: User, announcement_id: int, reason: str,
     announcement.status = Status.WITHDRAWN
     announcement.withdrawn_at = now
     announcement.save(update_fields=["status", "withdrawn_at"])
-    audit(actor=actor, action="announcement.withdraw", target=announcement,
+    audit(actor=signer, action="announcement.withdraw", target=announcement,
           data={"reason": reason, "content_hash": withdrawal.content_hash}, ip=ip)
     _emit("withdrawn", announcement, announcement.current_version)
     return withdrawal
