@@ -25,6 +25,7 @@ class RtClient:
         self.events: dict[int, dict] = {}
         self.wire_duplicates = 0
         self.errors: list[dict] = []
+        self.connection_seen: set[int] = set()
         hello = self.recv()
         assert hello["type"] == "hello", hello
         self.hello = hello
@@ -32,13 +33,24 @@ class RtClient:
         if resume_after is not None:
             self.resume(resume_after)
 
+    def reconnect(self, ws) -> dict:
+        """Continue on a new connection, as the browser does: resume from the cursor."""
+        self.ws = ws
+        self.connection_seen = set()
+        hello = self.recv()
+        assert hello["type"] == "hello", hello
+        return self.resume(self.cursor)
+
     def recv(self, timeout: float = 10) -> dict:
         return json.loads(self.ws.recv(timeout=timeout))
 
     def _take(self, frame: dict) -> None:
         if "id" in frame:
-            if frame["id"] in self.events:
+            # Within one connection the server must never send an event twice; across
+            # connections a resume may re-send one (look-back), and the client shows it once.
+            if frame["id"] in self.connection_seen:
                 self.wire_duplicates += 1
+            self.connection_seen.add(frame["id"])
             self.events.setdefault(frame["id"], frame)
             self.cursor = max(self.cursor, frame["id"])
         elif frame.get("type") == "error":
@@ -74,3 +86,27 @@ class RtClient:
 
     def ids(self) -> list[int]:
         return sorted(self.events)
+
+
+def open_ws(server, user, **kwargs):
+    """A real WebSocket to `server` with `user`'s session cookie (the caller closes it)."""
+    from django.conf import settings
+    from websockets.sync.client import connect
+
+    from tests.conftest import session_cookie_for
+
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session_cookie_for(user)}"
+    return connect(server.ws_url, origin=server.url, open_timeout=10,
+                   additional_headers={"Cookie": cookie}, **kwargs)
+
+
+def expected_ids(user, *, after: int = 0, until: int | None = None) -> list[int]:
+    """Ids of the committed events `user` may see, by the gateway's own rule, from the DB."""
+    from channels_app.gateway import gateway_state_for, visible
+    from channels_app.models import Event
+
+    state = gateway_state_for(user)
+    events = Event.objects.filter(id__gt=after).order_by("id")
+    if until is not None:
+        events = events.filter(id__lte=until)
+    return [e.id for e in events if visible(e, state.viewer, state.groups)]
