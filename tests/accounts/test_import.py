@@ -202,3 +202,24 @@ def test_web_import_is_for_unit_admins_with_mfa(personas, settings, tmp_path):
     response = client.post(reverse("accounts:import_start"), {"file": upload})
     assert response.status_code == 403 and b"mfa_required" in response.content
     assert not ImportJob.objects.exists()
+
+
+def test_large_file_path_reads_people_in_one_pass(org, monkeypatch):
+    # Files above FULL_SCAN_ABOVE addresses read the tables in one pass instead of IN chunks;
+    # lower the threshold so that this path runs on a small file too.
+    from accounts import importer
+
+    monkeypatch.setattr(importer, "FULL_SCAN_ABOVE", 0)
+    assert _run(_csv(*GOOD)).created == 3
+    again = _run(_csv(*GOOD))
+    assert (again.created, again.updated, again.memberships_created) == (0, 0, 0)
+    clash = _run(_csv(GOOD[0].replace("199001012015031001", "199001012015031099")))
+    assert "NIP berbeda" in clash.errors[0][1]
+
+
+def test_imported_person_sets_a_password_by_reset(org):
+    from django.core import mail
+
+    _run(_csv(*GOOD))
+    Client().post(reverse("account_reset_password"), {"email": "andi@semarangkota.go.id"})
+    assert len(mail.outbox) == 1 and "andi@semarangkota.go.id" in mail.outbox[0].to
