@@ -183,8 +183,8 @@ function showAnnouncement(event) {
       .filter(Boolean).join(" · ");
     item.append(link, " ", badge, meta);
     list.prepend(item);
-    const empty = list.querySelector(".empty");
-    if (empty) empty.remove();
+    // The "nothing yet" line of an empty inbox is the one item without an announcement id.
+    list.querySelectorAll("li:not([data-id])").forEach((line) => line.remove());
   }
   if (event.type === "announcement.published") {
     unread += 1;
