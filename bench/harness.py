@@ -302,7 +302,28 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError(f"{self.label} did not become healthy: {self.log_tail()}")
 
+    def profile(self, name: str) -> None:
+        """Sample this server with py-spy until it stops (BENCH_PROFILE=1): collapsed stacks
+        in VAR_DIR/profiles/, summarised by `python -m bench.profile FILE`."""
+        assert self.process is not None
+        out = var_dir() / "profiles"
+        out.mkdir(exist_ok=True)
+        self.profile_path = out / f"{name}-{self.label.replace('/', '-')}-{self.port}.txt"
+        self.profiler = subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+             str(self.process.pid), "--format", "raw", "--rate", "200", "--nonblocking",
+             "-o", str(self.profile_path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
     def stop(self) -> None:
+        profiler = getattr(self, "profiler", None)
+        if profiler is not None and profiler.poll() is None:
+            profiler.send_signal(signal.SIGINT)
+            try:
+                profiler.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                profiler.kill()
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -503,6 +524,9 @@ def deployed(specs: list[tuple[str, str]], headers: list[dict[str, str]],
         for kind, layer in specs:
             deployment.servers.append(Server(kind, layer).start())
         servers = deployment.servers
+        if os.environ.get("BENCH_PROFILE") in {"1", "true", "yes"}:
+            for server in servers:
+                server.profile(f"{len(headers)}")
         targets = [[servers[i % len(servers)].ws_url, h] for i, h in enumerate(headers)]
         # A first tenth warms each server up (lazy imports, pools, caches), so that the memory
         # per connection is measured over the other nine tenths only.
