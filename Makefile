@@ -31,7 +31,8 @@ run: $(VENV)/.req-run
 	@# The task worker runs beside the server; both stop together on Ctrl-C.
 	trap 'kill 0' INT TERM EXIT; \
 	$(RUN_ENV) $(BIN)/python manage.py db_worker --queue-name '*' & \
-	$(RUN_ENV) $(BIN)/daphne -b $(HOST) -p $(PORT) comms.asgi:application
+	$(RUN_ENV) $(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 65536 \
+		--websocket-max-frame-size 65536 comms.asgi:application
 
 worker: $(VENV)/.req-run
 	$(RUN_ENV) $(BIN)/python manage.py db_worker --queue-name '*'
