@@ -15,6 +15,7 @@ from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
+from announcements import receipts as receipt_services
 from announcements import selectors, services
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
 from announcements.permissions import access_announcement, can_read, is_issuer_staff
@@ -188,7 +189,11 @@ def list_announcements(request: HttpRequest, mine: str = "", priority: str = "",
         return [_announcement_out(a, request.auth, detail=False) for a in rows]
     receipts = selectors.inbox_for(request.auth, priority=priority, issuer=issuer)
     out = []
-    for receipt in receipts[offset:offset + limit]:
+    page = list(receipts[offset:offset + limit])
+    # Fetching them is delivery (issue 6): one UPDATE for the page.
+    receipt_services.receipts_mark_delivered(
+        user=request.auth, announcement_ids=[r.announcement_id for r in page])
+    for receipt in page:
         item = _announcement_out(receipt.announcement, request.auth, detail=False)
         item["read_at"] = _rfc3339(receipt.read_at)
         item["acknowledged_at"] = _rfc3339(receipt.acknowledged_at)
@@ -199,7 +204,11 @@ def list_announcements(request: HttpRequest, mine: str = "", priority: str = "",
 @router.get("/announcements/{announcement_id}", response=dict, summary="Satu pengumuman")
 def get_announcement(request: HttpRequest, announcement_id: int):
     require_scope(request, "read")
-    return _detail(request, announcement_id)
+    data = _detail(request, announcement_id)
+    if data["current_version"] is not None:
+        # A recipient fetching the announcement has read it (issue 6); others have no receipt.
+        services.receipt_mark_read(user=request.auth, announcement_id=announcement_id)
+    return data
 
 
 @router.put("/announcements/{announcement_id}", response=dict, summary="Ubah draf")

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Role, Unit, User, jurisdiction_code
 from accounts.permissions import require_mfa
 from accounts.services import audit
-from announcements import signing
+from announcements import receipts, signing
 from announcements.models import (
     Announcement,
     AnnouncementVersion,
@@ -577,6 +577,10 @@ def _publish(announcement: Announcement, version: AnnouncementVersion, signer: U
         announcement.first_published_at = now
     announcement.save(update_fields=["current_version", "status", "first_published_at"])
     recipients = _insert_receipts(announcement, now) if previous is None else None
+    # Acknowledgements (issue 6): a correction may reset them; a first publication with a
+    # deadline schedules reminders and escalation, in this same transaction.
+    receipts.receipts_on_publish(announcement=announcement, version=version,
+                                 first=previous is None)
     audit(actor=signer, action="announcement.publish", target=announcement,
           data={"version": version.number, "content_hash": version.content_hash,
                 "key_id": key.key_id, "recipients": recipients}, ip=ip)
@@ -681,14 +685,13 @@ def _withdraw(announcement: Announcement, signer: User, reason: str,
     return withdrawal
 
 
-@transaction.atomic
 def receipt_mark_read(*, user: User, announcement_id: int) -> bool:
-    """Mark the user's receipt delivered and read (first opening only). False: no receipt or
-    already read."""
-    now = timezone.now()
-    Receipt.objects.filter(announcement_id=announcement_id, user=user,
-                           delivered_at=None).update(delivered_at=now)
-    return bool(
-        Receipt.objects.filter(announcement_id=announcement_id, user=user,
-                               read_at=None).update(read_at=now)
-    )
+    """Mark the user's receipt delivered and read (first opening only). False: no receipt.
+
+    The receipt services live in announcements.receipts (issue 6); this keeps the page's call.
+    """
+    try:
+        receipts.receipt_mark_read(user=user, announcement_id=announcement_id)
+    except NotFound:
+        return False
+    return True

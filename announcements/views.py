@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Role, Unit
 from announcements import forms, selectors, services
+from announcements import receipts as receipt_services
 from announcements.api import verification_answer
 from announcements.models import Announcement, AnnouncementVersion, Priority, Status
 from announcements.permissions import (
@@ -58,6 +59,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         issuer=issuer[:100],
     )
     page = Paginator(receipts, 25).get_page(request.GET.get("hal"))
+    # Listing them to the recipient is delivery (issue 6): one UPDATE for the page.
+    receipt_services.receipts_mark_delivered(
+        user=request.user, announcement_ids=[r.announcement_id for r in page])
     issuers = (
         Unit.objects.filter(issued_announcements__receipts__user=request.user)
         .distinct().order_by("code")

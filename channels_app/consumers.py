@@ -131,6 +131,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self._remember(event_id)
         # The text was serialised once for every connection (comms.realtime.event_message).
         await self.send(text_data=message["text"])
+        gateway.observe_delivery(kind, event_id, self.user.pk)
 
     def _remember(self, event_id: int) -> None:
         self.recent[event_id] = None

@@ -142,6 +142,21 @@ def get_action(frame_type: str) -> Action | None:
     return _actions.get(frame_type)
 
 
+#: (event type, observer(event type, event id, user id)): told of every event of that type the
+#: gateway sends to a client. Runs on the event loop: it must only note, never do I/O (receipts
+#: batch these reports into one write a second, announcements.delivery).
+_delivery_observers: dict[str, list[Callable[[str, int, int], None]]] = {}
+
+
+def register_delivery_observer(event_type: str, observer: Callable[[str, int, int], None]) -> None:
+    _delivery_observers.setdefault(event_type, []).append(observer)
+
+
+def observe_delivery(event_type: str, event_id: int, user_id: int) -> None:
+    for observer in _delivery_observers.get(event_type, ()):
+        observer(event_type, event_id, user_id)
+
+
 def subscription_topic(frame: dict[str, Any]) -> tuple[Subscription, Any]:
     """The one registered topic a (un)subscribe frame names, validated."""
     topics = [key for key in frame if key != "type"]

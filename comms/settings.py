@@ -222,6 +222,18 @@ USERSESSIONS_TRACK_ACTIVITY = True
 USERSESSIONS_ADAPTER = "accounts.adapter.UserSessionsAdapter"
 INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72, minimum=1)
 
+# --- Acknowledgements (docs/acknowledgement.md) -------------------------------------------
+# Reminders go to recipients who have not acknowledged, this many hours before the deadline
+# (one round per number); at the deadline their unit heads get an escalation.
+try:
+    ACK_REMINDER_HOURS = sorted(
+        {int(h) for h in env_list("ACK_REMINDER_HOURS", ["24", "2"])}, reverse=True
+    )
+except ValueError:
+    raise ImproperlyConfigured("ACK_REMINDER_HOURS must be whole hours, e.g. 24,2.") from None
+if any(h < 1 for h in ACK_REMINDER_HOURS):
+    raise ImproperlyConfigured("ACK_REMINDER_HOURS must be at least 1 hour each.")
+
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]

@@ -4,6 +4,7 @@ from django.urls import include, path
 from accounts.api import router as accounts_router
 from announcements.api import router as announcements_router
 from announcements.api_log import router as log_router
+from announcements.api_receipts import router as receipts_router
 from channels_app.api import router as channels_router
 from comms import views
 from comms.api import api
@@ -11,6 +12,7 @@ from comms.api import api
 api.add_router("", accounts_router, tags=["accounts"])
 api.add_router("", announcements_router, tags=["announcements"])
 api.add_router("", log_router, tags=["transparency"])
+api.add_router("", receipts_router, tags=["receipts"])
 api.add_router("", channels_router, tags=["channels"])
 
 urlpatterns = [
@@ -22,6 +24,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("announcements.urls")),
     path("", include("announcements.urls_public")),
+    path("", include("announcements.urls_receipts")),
     path("", include("channels_app.urls")),
     path("admin/", admin.site.urls),
 ]

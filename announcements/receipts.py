@@ -1,0 +1,306 @@
+"""Write paths of receipts: delivered, read, acknowledged (issue 6; docs/acknowledgement.md).
+
+One service per write, called alike by the page (htmx), the JSON API and the WebSocket gateway:
+
+- `receipt_mark_read`: the recipient opened the announcement (page or API `GET`/`POST …/read`);
+- `receipt_acknowledge`: "Saya telah membaca dan memahami" for one version;
+- `receipts_mark_delivered`: the recipient's client fetched the announcements (inbox, API list);
+- `receipts_mark_pushed`: a batch of pushes the gateway reported (announcements.delivery);
+- `receipts_on_publish`: called by announcements.services when a version is published (resets
+  acknowledgements for a correction that asks for re-acknowledgement, schedules reminders).
+
+Each state keeps its first timestamp. `acknowledged_at` is the time of the acknowledgement of
+`acknowledged_version`; a correction requiring re-acknowledgement clears `acknowledged_at` but
+keeps `acknowledged_version`, so the recipient is told which version they had confirmed and
+what changed since.
+
+Every change calls `summary_changed()`, which publishes at most one `receipt.summary` event per
+second per announcement (see there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from announcements.models import (
+    Announcement,
+    AnnouncementVersion,
+    Receipt,
+    Status,
+    VersionState,
+)
+from announcements.permissions import access_own_receipt
+from comms.errors import NotFound, ServiceError
+from comms.realtime import emit
+
+logger = logging.getLogger(__name__)
+
+#: At most one `receipt.summary` event per announcement per this many seconds.
+SUMMARY_INTERVAL = 1
+#: Event types whose push to a client counts as delivery of the announcement.
+DELIVERY_EVENT_TYPES = ("announcement.published", "announcement.corrected")
+
+
+def stats_group(announcement_id: int) -> str:
+    """The group of the issuer's staff: `receipt.summary` events with the totals."""
+    return f"announcement.{announcement_id}.stats"
+
+
+def scoped_stats_group(announcement_id: int) -> str:
+    """The group of auditors who see part of the receipts: the same events without numbers
+    (their page fetches the numbers of its own subtree)."""
+    return f"announcement.{announcement_id}.stats.scoped"
+
+
+# --- Read and delivered ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def receipt_mark_read(*, user: User, announcement_id: int) -> Receipt:
+    """The recipient opened the announcement: delivered and read, first time only.
+
+    NotFound for anyone without a receipt (staff who are not recipients, outsiders).
+    """
+    receipt = access_own_receipt(user, announcement_id)
+    now = timezone.now()
+    changed = False
+    if receipt.delivered_at is None:
+        changed |= bool(Receipt.objects.filter(pk=receipt.pk, delivered_at=None)
+                        .update(delivered_at=now))
+    if receipt.read_at is None:
+        changed |= bool(Receipt.objects.filter(pk=receipt.pk, read_at=None).update(read_at=now))
+    if changed:
+        receipt.refresh_from_db(fields=["delivered_at", "read_at"])
+        summary_changed(announcement_id)
+    return receipt
+
+
+@transaction.atomic
+def receipts_mark_delivered(*, user: User, announcement_ids: list[int]) -> int:
+    """The user's client fetched these announcements (inbox page, API list): delivered."""
+    if not announcement_ids:
+        return 0
+    pending = list(
+        Receipt.objects.filter(user=user, announcement_id__in=announcement_ids,
+                               delivered_at=None).values_list("pk", "announcement_id")
+    )
+    if not pending:
+        return 0
+    updated = Receipt.objects.filter(pk__in=[pk for pk, _a in pending], delivered_at=None).update(
+        delivered_at=timezone.now()
+    )
+    for announcement_id in {a for _pk, a in pending}:
+        summary_changed(announcement_id)
+    return updated
+
+
+#: Users per UPDATE of a pushed batch (keeps the IN list within every database's limits).
+_PUSH_CHUNK = 500
+
+
+@transaction.atomic
+def receipts_mark_pushed(batch: dict[int, set[int]]) -> int:
+    """Pushes the gateway reported: {event id: {user id, …}}. One UPDATE per announcement (and
+    per 500 users), whatever the number of connections."""
+    from channels_app.models import Event
+
+    by_announcement: dict[int, set[int]] = defaultdict(set)
+    for event_id, data in Event.objects.filter(
+        id__in=list(batch), type__in=DELIVERY_EVENT_TYPES
+    ).values_list("id", "data"):
+        announcement_id = (data or {}).get("id")
+        if isinstance(announcement_id, int):
+            by_announcement[announcement_id] |= batch[event_id]
+    now = timezone.now()
+    total = 0
+    for announcement_id, user_ids in by_announcement.items():
+        ids = sorted(user_ids)
+        updated = 0
+        for start in range(0, len(ids), _PUSH_CHUNK):
+            updated += Receipt.objects.filter(
+                announcement_id=announcement_id, user_id__in=ids[start:start + _PUSH_CHUNK],
+                delivered_at=None,
+            ).update(delivered_at=now)
+        if updated:
+            summary_changed(announcement_id)
+        total += updated
+    return total
+
+
+# --- Acknowledgement ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AckResult:
+    receipt: Receipt
+    #: False when the acknowledgement was already recorded (idempotent repeat).
+    changed: bool
+
+
+def reack_floor(published: dict[int, bool]) -> int:
+    """The oldest version an acknowledgement may cover: the latest correction that asked for
+    re-acknowledgement, else version 1. `published`: {number: requires_reack}."""
+    return max([number for number, reack in published.items() if reack] or [1])
+
+
+def published_versions(announcement_id: int) -> dict[int, bool]:
+    return dict(
+        AnnouncementVersion.objects.filter(
+            announcement_id=announcement_id, state=VersionState.PUBLISHED
+        ).values_list("number", "requires_reack")
+    )
+
+
+@transaction.atomic
+def receipt_acknowledge(*, user: User, announcement_id: int, version: int) -> AckResult:
+    """"Saya telah membaca dan memahami" for `version` of the announcement.
+
+    Idempotent: acknowledging a version already covered changes nothing. Refused: not a
+    recipient (404 `not_found`), a version that was never published (400 `unknown_version`),
+    a version older than a correction that asks for re-acknowledgement (409
+    `version_superseded`), a withdrawn announcement (409 `withdrawn`), an announcement that asks
+    for no acknowledgement (409 `ack_not_required`).
+    """
+    found = access_own_receipt(user, announcement_id)
+    announcement = found.announcement
+    # The row lock serialises two acknowledgements of one user (two tabs, page and socket).
+    receipt = Receipt.objects.select_for_update().get(pk=found.pk)
+    if announcement.status == Status.WITHDRAWN:
+        raise ServiceError("withdrawn", _("Pengumuman ini telah dicabut."), status=409)
+    if not announcement.requires_ack:
+        raise ServiceError("ack_not_required",
+                           _("Pengumuman ini tidak meminta konfirmasi."), status=409)
+    published = published_versions(announcement_id)
+    if version not in published:
+        raise ServiceError(
+            "unknown_version", _("Versi %(n)s dari pengumuman ini tidak ada.") % {"n": version},
+            fields={"version": [_("Versi tidak dikenal.")]}, status=400,
+        )
+    floor = reack_floor(published)
+    if version < floor:
+        raise ServiceError(
+            "version_superseded",
+            _("Versi %(n)s telah diralat dan ralatnya meminta konfirmasi ulang: bacalah versi "
+              "%(current)s lalu konfirmasi.") % {"n": version, "current": max(published)},
+            fields={"version": [_("Versi ini sudah tidak berlaku untuk konfirmasi.")]},
+            status=409,
+        )
+    if (receipt.acknowledged_at is not None and receipt.acknowledged_version is not None
+            and receipt.acknowledged_version >= version):
+        return AckResult(receipt, changed=False)
+    now = timezone.now()
+    receipt.delivered_at = receipt.delivered_at or now
+    receipt.read_at = receipt.read_at or now
+    receipt.acknowledged_at = now
+    receipt.acknowledged_version = version
+    receipt.save(update_fields=["delivered_at", "read_at", "acknowledged_at",
+                                "acknowledged_version"])
+    summary_changed(announcement_id)
+    return AckResult(receipt, changed=True)
+
+
+def receipts_on_publish(*, announcement: Announcement, version: AnnouncementVersion,
+                        first: bool) -> int:
+    """Called inside the publishing transaction, after the receipts were written.
+
+    A correction that asks for re-acknowledgement clears every acknowledgement (one UPDATE;
+    `acknowledged_version` stays, to tell each recipient what they had confirmed). The first
+    publication of an announcement with a deadline schedules its reminders and escalation.
+    Returns the number of acknowledgements reset.
+    """
+    reset = 0
+    if not first and version.requires_reack:
+        reset = Receipt.objects.filter(announcement=announcement).exclude(
+            acknowledged_at=None).update(acknowledged_at=None)
+    if first and announcement.requires_ack and announcement.ack_deadline:
+        from announcements.reminders import schedule_reminders
+
+        schedule_reminders(announcement)
+    summary_changed(announcement.pk)
+    return reset
+
+
+# --- Live statistics, throttled -------------------------------------------------------------
+
+
+def _gate_key(announcement_id: int) -> str:
+    return f"receipts:summary-gate:{announcement_id}"
+
+
+def _trailing_key(announcement_id: int) -> str:
+    return f"receipts:summary-trailing:{announcement_id}"
+
+
+def summary_changed(announcement_id: int) -> None:
+    """Receipts of the announcement changed: publish a summary, at most once a second.
+
+    After commit, a cache gate (shared through Redis by every server process) lets the first
+    change of a second publish at once; later changes in that second schedule one deferred
+    task for when the gate opens, which publishes what the receipts say *then* — so the last
+    change is never lost and the dashboards get at most one event a second, however many
+    acknowledgements arrive.
+    """
+    transaction.on_commit(lambda: _summary_tick(announcement_id))
+
+
+def _summary_tick(announcement_id: int) -> None:
+    try:
+        if cache.add(_gate_key(announcement_id), 1, timeout=SUMMARY_INTERVAL):
+            publish_summary(announcement_id)
+        elif cache.add(_trailing_key(announcement_id), 1, timeout=60):
+            _schedule_trailing(announcement_id)
+    except Exception:
+        # Statistics are a convenience: a cache or layer failure must not fail the write that
+        # already committed. The dashboard catches up on its next event or reload.
+        logger.warning("receipt summary for %s not published", announcement_id, exc_info=True)
+
+
+def _schedule_trailing(announcement_id: int) -> None:
+    from announcements.reminders import publish_summary_later
+
+    publish_summary_later.using(
+        run_after=timezone.now() + timedelta(seconds=SUMMARY_INTERVAL)
+    ).enqueue(announcement_id=announcement_id)
+
+
+def publish_summary_deferred(announcement_id: int) -> bool:
+    """The deferred half of the throttle (run by the task worker). False: the gate was still
+    closed (another process published meanwhile); it tries again a second later."""
+    if not cache.add(_gate_key(announcement_id), 1, timeout=SUMMARY_INTERVAL):
+        _schedule_trailing(announcement_id)
+        return False
+    cache.delete(_trailing_key(announcement_id))
+    publish_summary(announcement_id)
+    return True
+
+
+def summary_totals(announcement_id: int) -> dict[str, int]:
+    totals = Receipt.objects.filter(announcement_id=announcement_id).aggregate(
+        total=Count("id"), delivered=Count("delivered_at"), read=Count("read_at"),
+        acknowledged=Count("acknowledged_at"),
+    )
+    return {key: int(value or 0) for key, value in totals.items()}
+
+
+@transaction.atomic
+def publish_summary(announcement_id: int) -> None:
+    """Emit the summary events now: the totals to the issuer's staff; a bare "changed" to the
+    auditors of parts of the audience (who must not learn other subtrees' numbers)."""
+    if not Announcement.objects.filter(pk=announcement_id).exists():
+        raise NotFound()
+    totals = summary_totals(announcement_id)
+    emit(type="receipt.summary", data={"announcement": announcement_id, **totals},
+         groups=[stats_group(announcement_id)])
+    emit(type="receipt.summary", data={"announcement": announcement_id},
+         groups=[scoped_stats_group(announcement_id)])
+

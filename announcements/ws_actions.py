@@ -1,0 +1,58 @@
+"""WebSocket frames of receipts, registered with the gateway (channels_app.gateway):
+
+- `{"type": "ack", "announcement": 7, "version": 2}` → `receipt_acknowledge`, answered with
+  `{"type": "acked", "announcement": 7, "version": 2, "acknowledged_at": "…", "changed": true}`
+  or an error frame with the service's code (`not_found`, `unknown_version`,
+  `version_superseded` …); the connection stays open either way.
+- `{"type": "subscribe", "stats": 7}` → joins the announcement's statistics group after
+  `access_receipt_stats` (404 → error frame `not_found`): `receipt.summary` events follow.
+- delivery: every `announcement.published`/`announcement.corrected` event the gateway sends to a
+  client is reported to announcements.delivery, which marks the receipts delivered in batches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from announcements import delivery
+from announcements.permissions import access_receipt_stats
+from announcements.receipts import (
+    DELIVERY_EVENT_TYPES,
+    receipt_acknowledge,
+    scoped_stats_group,
+    stats_group,
+)
+from announcements.signing import rfc3339
+from channels_app.gateway import (
+    ActionContext,
+    register_action,
+    register_delivery_observer,
+    register_subscription,
+)
+
+
+async def ack(ctx: ActionContext, frame: dict[str, Any]) -> dict[str, Any]:
+    result = await database_sync_to_async(receipt_acknowledge)(
+        user=ctx.user, announcement_id=frame["announcement"], version=frame["version"]
+    )
+    receipt = result.receipt
+    return {
+        "type": "acked",
+        "announcement": frame["announcement"],
+        "version": receipt.acknowledged_version,
+        "acknowledged_at": rfc3339(receipt.acknowledged_at),
+        "changed": result.changed,
+    }
+
+
+def stats_subscription(user, announcement_id: int) -> str:
+    scope = access_receipt_stats(user, announcement_id)
+    return stats_group(announcement_id) if scope.full else scoped_stats_group(announcement_id)
+
+
+register_action("ack", fields={"announcement": int, "version": int}, handler=ack)
+register_subscription("stats", resolve=stats_subscription)
+for _event_type in DELIVERY_EVENT_TYPES:
+    register_delivery_observer(_event_type, delivery.observe)
