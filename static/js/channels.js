@@ -21,6 +21,20 @@ const fragment = (html) => {
 
 const myId = Number((document.querySelector("[data-me]") || {dataset: {}}).dataset.me || 0);
 
+// A fetch that retries a few times with a growing pause: a busy server (or a brief network
+// loss on a phone) must not leave a message missing until the next event.
+async function fetchRetrying(url, options = {}, attempts = 4) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(url, {credentials: "same-origin", ...options});
+      if (response.ok || response.status < 500 || attempt >= attempts) return response;
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300 * attempt));
+  }
+}
+
 function setBadge(badge, count) {
   if (!badge) return;
   badge.textContent = String(count);
@@ -53,8 +67,7 @@ function threadPage(box) {
     // One request at a time; a burst of events coalesces into the next request.
     if (catchingUp) return catchingUp.then(catchUp);
     catchingUp = (async () => {
-      const response = await fetch(`${box.dataset.messagesUrl}?after=${lastId()}`,
-                                   {credentials: "same-origin"});
+      const response = await fetchRetrying(`${box.dataset.messagesUrl}?after=${lastId()}`);
       if (!response.ok) return;
       const nodes = fragment(await response.text());
       for (const article of Array.from(nodes.querySelectorAll("[data-message-id]"))) {
@@ -69,7 +82,7 @@ function threadPage(box) {
     const current = document.getElementById(`m${messageId}`);
     if (!current) return catchUp();
     const url = box.dataset.messageUrl.replace(/0\/$/, `${messageId}/`);
-    const response = await fetch(url, {credentials: "same-origin"});
+    const response = await fetchRetrying(url);
     if (!response.ok) return;
     const replacement = fragment(await response.text()).querySelector("[data-message-id]");
     if (replacement) current.replaceWith(replacement);
