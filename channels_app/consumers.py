@@ -8,8 +8,10 @@ register in `channels_app.gateway`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 import time
 from collections import OrderedDict
 from typing import Any
@@ -34,6 +36,8 @@ CLOSE_TOO_BIG_APP = 4009
 #: Ids of events recently sent on this connection, for de-duplication (an event pushed to two
 #: groups of the connection arrives twice; the relay may re-push an event).
 RECENT_IDS = 4096
+#: A unit-wide subscription.changed is applied by each connection within this many seconds.
+RECOMPUTE_SPREAD_SECONDS = 3.0
 
 
 class TokenBucket:
@@ -91,6 +95,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.subscriptions: dict[tuple[str, Any], str] = {}
         self.extra_groups: set[str] = set()
         self.joined: set[str] = set()
+        self.pending_recompute: asyncio.Future | None = None
         state = await database_sync_to_async(gateway.gateway_state_for)(user)
         self.viewer = state.viewer
         self.base_groups = set(state.groups)
@@ -99,6 +104,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "hello", "user": user.pk, "last": state.head})
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "pending_recompute", None) is not None:
+            self.pending_recompute.cancel()
         for group in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -148,6 +155,21 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     async def _resubscribe(self, message: dict[str, Any]) -> None:
         if not audience_allows(message["audience"], self.viewer):
             return
+        personal = all(group.startswith("user.") for group in message.get("groups", ()))
+        if personal:
+            await self._recompute_groups()
+            return
+        # Sent to a whole unit (a new unit channel …): every connection of the subtree would
+        # query the database at the same instant. Spread the recomputations over a few seconds,
+        # one pending per connection, without holding up the events behind this one.
+        if self.pending_recompute is None or self.pending_recompute.done():
+            self.pending_recompute = asyncio.ensure_future(self._recompute_later())
+
+    async def _recompute_later(self) -> None:
+        await asyncio.sleep(random.uniform(0, RECOMPUTE_SPREAD_SECONDS))
+        await self._recompute_groups()
+
+    async def _recompute_groups(self) -> None:
         state = await database_sync_to_async(gateway.gateway_state_for)(self.user)
         self.viewer = state.viewer
         self.base_groups = set(state.groups)

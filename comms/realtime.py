@@ -123,6 +123,7 @@ def event_message(event) -> dict[str, Any]:
     }
     if event.type in CONTROL_TYPES:
         message["data"] = event.data
+        message["groups"] = list(event.groups)
     return message
 
 

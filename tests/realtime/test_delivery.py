@@ -4,6 +4,7 @@ bearer tokens, re-subscription, uvicorn."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from http.cookiejar import CookieJar
 
@@ -109,6 +110,31 @@ def test_a_new_membership_takes_effect_on_subscription_changed(
     after = emit_committed(type="message.created", data={}, groups=["unit.33.74.DINKES"]).id
     solo.wait_for([after])
     assert before not in solo.events
+
+
+def test_a_unit_wide_subscription_change_reaches_every_connection_of_the_unit(
+    require_redis, asgi_server, ws_connect, personas, org
+):
+    from tests.factories import MembershipFactory
+
+    members = [personas.smg_member, personas.smg_head]
+    clients = [RtClient(ws_connect(user)) for user in members]
+    for user in members:
+        MembershipFactory(user=user, unit=org.banyumas_diskominfo, role="member")
+    # As the channels app does for a new unit channel: one event to the unit's group.
+    emit_committed(type=SUBSCRIPTION_CHANGED, data={}, groups=["unit.33.74.DISKOMINFO"])
+    # Each connection recomputes within a few seconds (spread); probe until all have.
+    pending = list(clients)
+    for _ in range(60):
+        probe = emit_committed(type="message.created", data={}, groups=["unit.33.02"]).id
+        time.sleep(0.25)
+        marker = emit_committed(type="test.marker", data={}, groups=["unit.33"]).id
+        for client in pending:
+            client.wait_for([marker])
+        pending = [client for client in pending if probe not in client.events]
+        if not pending:
+            break
+    assert not pending, "a connection never joined its new unit's group"
 
 
 def test_logging_out_over_http_closes_the_socket_within_5_seconds(
