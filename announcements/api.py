@@ -17,6 +17,7 @@ from pydantic import Field
 
 from announcements import receipts as receipt_services
 from announcements import selectors, services
+from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
 from announcements.permissions import access_announcement, can_read, is_issuer_staff
 from comms.api import require_scope
@@ -150,7 +151,14 @@ def _announcement_out(announcement: Announcement, user, *, detail: bool) -> dict
         versions = announcement.versions.prefetch_related("attachments").order_by("number")
         if not staff:
             versions = versions.filter(state="published")
+        versions = list(versions)
         data["versions"] = [_version_out(v, full=True) for v in versions]
+        # Where each version stands in the transparency log (issue 8): proofs start from it.
+        indices = log_indices_for(versions)
+        for version, out in zip(versions, data["versions"], strict=True):
+            out["log_index"] = indices.get(version.pk)
+        if current is not None:
+            data["current_version"]["log_index"] = indices.get(current.pk)
         if current is not None:
             badge = selectors.badge_for(announcement, current)
             data["verification"] = {"status": badge.state, "problems": badge.problems}

@@ -62,6 +62,15 @@ def log_index_for(version: AnnouncementVersion) -> int | None:
     )
 
 
+def log_indices_for(versions: list[AnnouncementVersion]) -> dict[int, int]:
+    """{version id: log index} for many versions in one query (pages and API list them)."""
+    return dict(
+        LogEntry.objects.filter(
+            version__in=versions, kind__in=(LogKind.PUBLICATION, LogKind.CORRECTION)
+        ).values_list("version_id", "index")
+    )
+
+
 def entries(start: int, end: int) -> list[LogEntry]:
     if start < 0 or end <= start:
         raise ServiceError("invalid_range", "Rentang entri tidak valid (0 <= start < end).")

@@ -17,6 +17,7 @@ from accounts.models import Role, Unit
 from announcements import forms, selectors, services
 from announcements import receipts as receipt_services
 from announcements.api import verification_answer
+from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Priority, Status
 from announcements.permissions import (
     access_announcement,
@@ -170,6 +171,7 @@ def _detail_context(request: HttpRequest, announcement: Announcement,
         context["verify_url"] = _verify_url(announcement, shown)
         context["verify_code"] = f"{announcement.verify_code}-{shown.number}"
         context["qr"] = _qr_data_uri(context["verify_url"])
+        context["log_index"] = log_indices_for([shown]).get(shown.pk)
         context["verify_data"] = {
             "payload": shown.payload, "signature": shown.signature, "key_id": shown.key_id,
             "content_hash": shown.content_hash,
