@@ -37,7 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         os.environ.get("BENCH_ACK_CLIENTS", 1000 if harness.quick() else 5000)))
     parser.add_argument("--config", default=os.environ.get("BENCH_CONFIG", "auto"))
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--http-concurrency", type=int, default=50)
+    parser.add_argument("--http-concurrency", type=int, default=16,
+                        help="parallel HTTP connections (each busy request holds a database "
+                        "connection: PostgreSQL allows 100 by default)")
     return harness.common_args(parser).parse_args(argv)
 
 
@@ -45,6 +47,7 @@ def availability() -> dict[str, str | None]:
     """Why each path is not available yet (None: available)."""
     from django.urls import Resolver404, resolve
 
+    import channels_app.routing  # noqa: F401 — imports every app's ws_actions (registrations)
     from bench.publish import api_available
     from channels_app.gateway import get_action
 
@@ -120,7 +123,7 @@ def storm(kind: str, announcement_id: int, client: harness.LoadClient,
                              ports=[server.port for server in deployment.servers],
                              requests=requests, concurrency=http_concurrency, timeout=300)
     finished = time.monotonic()
-    time.sleep(2)  # the dashboard's throttled last push
+    time.sleep(4)  # the throttled last dashboard push: interval + the task worker's poll
     if poller is not None:
         poller.halt.set()
         poller.join()
@@ -171,7 +174,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"acknowledgements: {args.clients} clients, {processes}x {kind}/{layer}")
     rows = []
     with harness.LoadClient() as client, harness.LoadClient() as watcher, harness.deployed(
-        [(kind, layer)] * processes, headers, client
+        [(kind, layer)] * processes, headers, client, worker=True
     ) as deployment:
         publisher = ApiPublisher(deployment.servers[0].url)
         watcher.call("connect", targets=[[deployment.servers[-1].ws_url,
@@ -192,7 +195,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     lines = []
     for row in rows:
         if "status" in row:
-            lines.append([row["path"], "not available yet: " + row["reason"], *[None] * 6])
+            lines.append([row["path"], "not available yet: " + row["reason"], *[None] * 5])
             continue
         lines.append([row["path"], f"{row['committed']}/{row['sent']}", row["committed_per_s"],
                       row["latency"]["p50_ms"], row["latency"]["p99_ms"],

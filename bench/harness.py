@@ -265,7 +265,7 @@ class Server:
 
     @property
     def label(self) -> str:
-        return "floor" if self.kind == "floor" else f"{self.kind}/{self.layer}"
+        return self.kind if self.kind in ("floor", "worker") else f"{self.kind}/{self.layer}"
 
     def command(self) -> list[str]:
         if self.kind == "floor":
@@ -274,6 +274,10 @@ class Server:
             return [sys.executable, "-m", "uvicorn", "comms.asgi:application", "--host",
                     "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
                     "--no-access-log", "--backlog", "4096"]
+        if self.kind == "worker":
+            # The task worker of a deployment (deferred tasks: trailing dashboard summaries …).
+            return [sys.executable, "manage.py", "db_worker", "--queue-name", "*",
+                    "--no-reload", "--no-startup-delay"]
         if self.kind == "daphne":
             return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
                     "-v", "0", "comms.asgi:application"]
@@ -291,6 +295,11 @@ class Server:
             self.process = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log,
                                             stderr=subprocess.STDOUT, preexec_fn=_raise_limits)
         deadline = time.monotonic() + timeout
+        if self.kind == "worker":
+            time.sleep(1)
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log_tail()}")
+            return self
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.label} exited: {self.log_tail()}")
@@ -515,12 +524,16 @@ class Deployment:
 
 @contextmanager
 def deployed(specs: list[tuple[str, str]], headers: list[dict[str, str]],
-             client: LoadClient) -> Iterator[Deployment]:
+             client: LoadClient, *, worker: bool = False) -> Iterator[Deployment]:
     """Start a server per (kind, layer), connect one client per header set, yield; then close
-    the clients and stop the servers, whatever happened."""
+    the clients and stop the servers, whatever happened. `worker`: also run the task worker
+    (deferred tasks), as a deployment does."""
     clear_channel_layer()
     deployment = Deployment(servers=[])
+    task_worker = Server("worker", specs[0][1]) if worker else None
     try:
+        if task_worker is not None:
+            task_worker.start()
         for kind, layer in specs:
             deployment.servers.append(Server(kind, layer).start())
         servers = deployment.servers
@@ -560,6 +573,8 @@ def deployed(specs: list[tuple[str, str]], headers: list[dict[str, str]],
             print(f"  (closing the clients failed: {exc})")
         for server in deployment.servers:
             server.stop()
+        if task_worker is not None:
+            task_worker.stop()
 
 
 def set_active_population(count: int) -> None:

@@ -151,23 +151,25 @@ def rss_kib() -> int:
     return 0
 
 
-#: Pages of the acknowledgement issue, found by URL name when they exist: (label, names).
-OPTIONAL_PAGES = {
-    "issuer dashboard": ["announcements:dashboard", "announcements:receipts"],
-    "per-unit rollup (API)": ["api:receipts_summary", "api:announcement_receipts_summary"],
-    "CSV export": ["announcements:receipts_csv", "announcements:export", "announcements:csv"],
-}
+#: Pages of the acknowledgement issue, measured when they exist: (label, path template).
+RECEIPT_PAGES = [
+    ("issuer dashboard", "/pengumuman/{id}/tanda-terima/"),
+    ("dashboard live fragment", "/pengumuman/{id}/tanda-terima/ringkasan/"),
+    ("per-unit rollup (API)", "/api/v1/announcements/{id}/receipts/summary"),
+    ("pending list (API)", "/api/v1/announcements/{id}/receipts?state=pending"),
+    ("CSV export", "/pengumuman/{id}/tanda-terima.csv"),
+]
 
 
-def find_url(names: list[str], announcement_id: int) -> str | None:
-    from django.urls import NoReverseMatch, reverse
+def find_url(template: str, announcement_id: int) -> str | None:
+    from django.urls import Resolver404, resolve
 
-    for name in names:
-        try:
-            return reverse(name, args=[announcement_id])
-        except NoReverseMatch:
-            continue
-    return None
+    url = template.format(id=announcement_id)
+    try:
+        resolve(url.partition("?")[0])
+    except Resolver404:
+        return None
+    return url
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
@@ -230,8 +232,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         rows.append({"page": "announcement API", "case": label, **measure_page(
             lambda c=reader_client, a=announcement_id: c.get(f"/api/v1/announcements/{a}"),
             args.requests)})
-        for page, names in OPTIONAL_PAGES.items():
-            url = find_url(names, announcement_id)
+        for page, template in RECEIPT_PAGES:
+            url = find_url(template, announcement_id)
             if url is None:
                 rows.append({"page": page, "case": label, "status": "not available yet"})
                 continue
