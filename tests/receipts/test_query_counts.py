@@ -1,0 +1,81 @@
+"""The dashboard and the inbox cost a fixed number of queries, whatever the number of
+recipients, units, reminders or awaiting announcements (one data size measured, the other
+asserted equal)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from announcements import receipts
+from announcements.models import ReceiptNotice
+from tests.conftest import make_user
+from tests.factories import UnitFactory
+from tests.receipts.conftest import client_for, publish_ack
+
+pytestmark = pytest.mark.django_db
+
+
+def grow(org, label: str, units: int, people: int) -> list:
+    """More sub-units under Diskominfo Kota Semarang, with people in them."""
+    made = []
+    for n in range(units):
+        unit = UnitFactory.create_with_code(f"33.74.DISKOMINFO.{label}{n}", f"Bidang {n}",
+                                            "subunit")
+        made += [make_user(unit) for _ in range(people)]
+    return made
+
+
+def queries_of(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def with_activity(announcement, users) -> None:
+    for user in users[::2]:
+        receipts.receipt_acknowledge(user=user, announcement_id=announcement.pk, version=1)
+    pending = announcement.receipts.filter(acknowledged_at=None).values_list("user_id",
+                                                                             flat=True)
+    ReceiptNotice.objects.bulk_create(
+        [ReceiptNotice(announcement=announcement, user_id=u, kind="reminder", round=24)
+         for u in pending])
+
+
+def test_the_dashboard_does_not_grow_with_recipients_or_units(p, org,
+                                                              django_assert_num_queries):
+    small = publish_ack(p)
+    with_activity(small, [p.smg_member, p.smg_head])
+    client = client_for(p.smg_author)
+    client.get("/")  # the session's first request does one-time bookkeeping
+    urls = ["/pengumuman/{}/tanda-terima/", "/pengumuman/{}/tanda-terima/ringkasan/",
+            "/api/v1/announcements/{}/receipts/summary",
+            "/api/v1/announcements/{}/receipts?state=pending"]
+    counts = [queries_of(client, url.format(small.pk)) for url in urls]
+
+    people = grow(org, "B", units=8, people=5)
+    big = publish_ack(p)
+    with_activity(big, people)
+    assert big.receipts.count() > 5 * small.receipts.count()
+    for url, count in zip(urls, counts, strict=True):
+        with django_assert_num_queries(count):
+            assert client.get(url.format(big.pk)).status_code == 200
+
+
+def test_the_inbox_does_not_grow_with_what_awaits_acknowledgement(p, org,
+                                                                 django_assert_num_queries):
+    member = p.smg_member
+    client = client_for(member)
+    client.get("/")  # the session's first request does one-time bookkeeping
+    publish_ack(p)
+    first = queries_of(client, "/pengumuman/")
+    # Second visit: the receipts on the page are delivered already.
+    baseline = queries_of(client, "/pengumuman/")
+    for _ in range(12):
+        publish_ack(p)
+    # First visit since: the twelve new receipts are delivered, by the same two queries.
+    assert queries_of(client, "/pengumuman/") == first
+    with django_assert_num_queries(baseline):
+        page = client.get("/pengumuman/")
+    assert 'id="awaiting-count">13<' in page.content.decode()
