@@ -385,13 +385,15 @@ class LoadClient:
             stdout=subprocess.PIPE, text=True, preexec_fn=_raise_limits,
         )
 
-    def call(self, cmd: str, timeout: float = 600, **params: Any) -> dict[str, Any]:
+    def call(self, cmd: str, **params: Any) -> dict[str, Any]:
+        """Send a command (its `timeout` goes to the client) and wait for the reply."""
         assert self.process.stdin and self.process.stdout
         self.process.stdin.write(json.dumps({"cmd": cmd, **params}) + "\n")
         self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        wait = params.get("timeout", 60) + 120
+        ready, _, _ = select.select([self.process.stdout], [], [], wait)
         if not ready:
-            raise TimeoutError(f"load client did not answer {cmd} within {timeout} s")
+            raise TimeoutError(f"load client did not answer {cmd} within {wait} s")
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError(f"load client exited during {cmd}")

@@ -182,10 +182,15 @@ class FloorPublisher:
     path = "floor"
 
     def __init__(self, server_url: str, template: dict[str, Any]) -> None:
+        from contextlib import ExitStack
+
         from websockets.sync.client import connect
 
-        self.control = connect(server_url.replace("http://", "ws://") + "/control",
-                               compression=None, open_timeout=10)
+        self._stack = ExitStack()
+        self.control = self._stack.enter_context(connect(
+            server_url.replace("http://", "ws://") + "/control", compression=None,
+            open_timeout=10,
+        ))
         self.template = template
         self.next_id = 10**9
 
@@ -211,4 +216,4 @@ class FloorPublisher:
         return t0, [expected for _, expected in built]
 
     def close(self) -> None:
-        self.control.close()
+        self._stack.close()
