@@ -67,6 +67,13 @@ def env_database(name: str, default: dict) -> dict:
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
     if config.get("ENGINE") == "django.db.backends.postgresql" and not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host/comms.")
+    if config.get("ENGINE") == "django.db.backends.sqlite3" and default.get("ENGINE") == (
+        "django.db.backends.sqlite3"
+    ):
+        # The embedded default's busy timeout, IMMEDIATE transactions and WAL: without them a
+        # second process on the same file (the test servers, the task worker) fails at once
+        # with "database is locked" under concurrent requests.
+        config["OPTIONS"] = {**default.get("OPTIONS", {}), **config.get("OPTIONS", {})}
     return config
 
 

@@ -70,10 +70,15 @@ function threadPage(box) {
       const response = await fetchRetrying(`${box.dataset.messagesUrl}?after=${lastId()}`);
       if (!response.ok) return;
       const nodes = fragment(await response.text());
+      let added = 0;
       for (const article of Array.from(nodes.querySelectorAll("[data-message-id]"))) {
-        if (!document.getElementById(article.id)) box.appendChild(article);
+        if (!document.getElementById(article.id)) {
+          box.appendChild(article);
+          added++;
+        }
       }
-      await markRead();
+      // Only a real change moves the read position (a write on the server).
+      if (added) await markRead();
     })();
     try { await catchingUp; } finally { catchingUp = null; }
   }
