@@ -119,6 +119,10 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
                     if name == "floor":
                         publisher.close()
                     summary = deployment.summary()
+                    # What the events left behind in the servers (per-connection state).
+                    rss_after = sum(server.rss_kib() for server in deployment.servers)
+                    summary["kib_per_connection_after_bursts"] = round(
+                        (rss_after - summary["rss_idle_kib"]) / max(1, deployment.connected), 1)
             except Exception as exc:
                 rows.append({"name": name, "error": f"{type(exc).__name__}: {exc}"})
                 continue

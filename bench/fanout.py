@@ -89,6 +89,11 @@ def measure(
                 "p50_ms": median([run["latency"]["p50_ms"] for run in runs]),
                 "p99_ms": median([run["latency"]["p99_ms"] for run in runs]),
                 "max_ms": median([run["latency"]["max_ms"] for run in runs]),
+                # Last minus first delivery: the fan-out itself, without the publication.
+                "spread_ms": median([
+                    run["latency"]["max_ms"] - run["first_ms"] for run in runs
+                    if run["latency"]["max_ms"] is not None and run["first_ms"] is not None
+                ]),
                 "publish_request_ms": median([run["publish_request_ms"] for run in runs]),
                 "delivered": sum(run["ok"] for run in runs),
                 "expected": sum(run["expected"] for run in runs),
@@ -119,19 +124,22 @@ def report(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         floor = floors.get(row["n"], {})
         if "error" in row:
-            lines.append([label(row), row["n"], "ERROR: " + row["error"][:70], *[None] * 10])
+            lines.append([label(row), row["n"], "ERROR: " + row["error"][:70], *[None] * 12])
             continue
         lines.append([
             label(row), row["n"], f"{row['connected']}/{row['ready']}", row["connect_s"],
             row["kib_per_connection"], row.get("publish_request_ms"), row["p50_ms"],
-            row["p99_ms"], row["max_ms"],
+            row["p99_ms"], row["max_ms"], row.get("spread_ms"),
             f"{row['delivered']}/{row['expected']}",
             None if row["servers"] == ["floor"] else ratio(row["p99_ms"], floor.get("p99_ms")),
             None if row["servers"] == ["floor"] else ratio(row["max_ms"], floor.get("max_ms")),
+            None if row["servers"] == ["floor"] else ratio(row.get("spread_ms"),
+                                                             floor.get("spread_ms")),
             row["bad"] or None,
         ])
     return table(["server", "N", "conn/ready", "connect s", "KiB/conn", "publish ms", "p50 ms",
-                  "p99 ms", "max ms", "verified", "p99/floor", "max/floor", "bad"], lines)
+                  "p99 ms", "max ms", "spread ms", "verified", "p99/floor", "max/floor",
+                  "spread/floor", "bad"], lines)
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
