@@ -545,6 +545,7 @@ def official_answer_mark(*, actor: User, message_id: int) -> OfficialAnswer:
     the version in force, so the answer cannot be moved to another announcement or version.
     """
     from announcements import signing
+    from announcements.log_services import append_signed
     from announcements.models import SigningKey
 
     message = perms.access_message(actor, message_id)
@@ -606,6 +607,9 @@ def official_answer_mark(*, actor: User, message_id: int) -> OfficialAnswer:
         )
         answer.full_clean()
         answer.save()
+        # Every signed record enters the transparency log in the same transaction (issue 8).
+        append_signed(record=answer, kind="official_answer", announcement=announcement,
+                      version=version, published_at=now)
         audit(actor=actor, action="message.official", target=message,
               data={"announcement": announcement.pk, "version": version.number})
         _emit_message("message.edited", message)

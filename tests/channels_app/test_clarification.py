@@ -7,6 +7,7 @@ import json
 import pytest
 from django.test import Client
 
+from announcements.models import LogEntry
 from channels_app import selectors, services
 from channels_app.models import OfficialAnswer
 from comms.errors import ServiceError
@@ -73,6 +74,13 @@ def test_official_answer_is_signed_and_verifies(announcement, personas):
     listed = client_for(p.smg_member).get(
         f"/api/v1/announcements/{announcement.pk}/thread").json()
     assert [a["message_id"] for a in listed["official_answers"]] == [answer.pk]
+    # The signed answer entered the transparency log like the announcement did.
+    entry = LogEntry.objects.get(kind="official_answer")
+    assert entry.announcement_id == announcement.pk
+    assert json.loads(bytes(entry.leaf))["signature"] == signed["signature"]
+    # …and the announcement page lists it under "Penjelasan resmi", verified.
+    page = client_for(p.smg_member).get(f"/pengumuman/{announcement.pk}/").content.decode()
+    assert "Penjelasan resmi" in page and "Tidak, puskesmas memakai genset." in page
     page = client_for(p.smg_member).get(f"/kanal/utas/{thread.pk}/").content.decode()
     assert "Penjelasan resmi" in page and "Tanda tangan sah" in page
 
@@ -105,3 +113,22 @@ def test_official_answers_only_in_clarification_threads(chans, personas):
     with pytest.raises(ServiceError) as info:
         services.official_answer_mark(actor=personas.smg_author, message_id=message.pk)
     assert info.value.code == "not_clarification"
+
+
+def test_an_official_answer_passes_the_offline_log_verifier(announcement, personas, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    p = personas
+    thread = services.clarification_thread_for(actor=p.smg_author,
+                                               announcement_id=announcement.pk)
+    message = services.message_post(actor=p.smg_author, thread_id=thread.pk, body="Jawaban A")
+    services.official_answer_mark(actor=p.smg_author, message_id=message.pk)
+    call_command("export_log", str(tmp_path / "log"))
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, str(root / "tools" / "verify_log.py"),
+                             str(tmp_path / "log")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
