@@ -252,6 +252,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         for event_id, text in result.events:
             self._remember(event_id)
             await self.send(text_data=text)
+            gateway.observe_delivery(result.kinds[event_id], event_id, self.user.pk)
         self.resume_floor = max(self.resume_floor, result.last)
         frame: dict[str, Any] = {"type": "resumed", "last": result.last}
         if result.more:

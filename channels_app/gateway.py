@@ -212,6 +212,8 @@ def visible(event, viewer: Viewer, groups: frozenset[str] | set[str]) -> bool:
 class ResumeResult:
     #: (id, JSON text) in id order.
     events: list[tuple[int, str]]
+    #: Event type by id (for delivery observers).
+    kinds: dict[int, str]
     #: The cursor the client keeps: the last id examined (visible to the client or not).
     last: int
     more: bool
@@ -239,6 +241,7 @@ def events_for_resume(
     skipped = set(skip)
     columns = ("id", "type", "data", "groups", "audience")
     found: list[tuple[int, str]] = []
+    kinds: dict[int, str] = {}
 
     anchor = Event.objects.filter(id__lte=after).order_by("-id")
     anchor_event = anchor.only("claimed_at", "created_at").first() if after > 0 else None
@@ -253,6 +256,7 @@ def events_for_resume(
         for event in late:
             if event.id not in skipped and visible(event, viewer, group_set):
                 found.append((event.id, event_message(event)["text"]))
+                kinds[event.id] = event.type
 
     last = after
     while True:
@@ -261,13 +265,14 @@ def events_for_resume(
             last = event.id
             if event.id not in skipped and visible(event, viewer, group_set):
                 found.append((event.id, event_message(event)["text"]))
+                kinds[event.id] = event.type
                 if len(found) >= limit:
                     more = Event.objects.filter(id__gt=last).exists()
-                    return ResumeResult(events=found, last=last, more=more)
+                    return ResumeResult(events=found, kinds=kinds, last=last, more=more)
         if len(batch) < RESUME_BATCH:
             if last == after:
                 # A cursor beyond the newest event (the database was restored from a backup):
                 # hand the client the real head, or it would skip the next events.
                 head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
                 last = min(after, head)
-            return ResumeResult(events=found, last=last, more=False)
+            return ResumeResult(events=found, kinds=kinds, last=last, more=False)
