@@ -1,10 +1,14 @@
 // Issuer dashboard of an announcement's receipts: live numbers without reloading.
 //
-// Subscribes to the announcement's statistics over the gateway ({"type":"subscribe","stats":id});
-// each `receipt.summary` event (at most one a second per announcement, throttled by the server)
-// is a hint: the page fetches its summary fragment, rendered with the viewer's own scope (an
-// auditor sees their subtree only), keyed by the event id so that dashboards share one
-// computation. A reconnect refetches once, so whatever changed while offline shows up.
+// Uses the page's one gateway connection (realtime.js): after every (re)connect it subscribes
+// to the announcement's statistics ({"type":"subscribe","stats":id}); the gateway forgets
+// subscriptions with the connection. Each `receipt.summary` event (at most one a second per
+// announcement, throttled by the server) is a hint: the page fetches its summary fragment,
+// rendered with the viewer's own scope (an auditor sees their subtree only) and keyed by the
+// event id so that dashboards share one computation. Every (re)subscription refetches once, so
+// whatever changed while offline shows up.
+
+import {send} from "./realtime.js";
 
 const root = document.getElementById("receipt-dashboard");
 
@@ -15,9 +19,10 @@ if (root) {
   let running = false;
   let queued = null;
 
-  const setStatus = (text, live) => {
-    if (status) status.textContent = text;
+  const setLive = (live, text) => {
     root.dataset.live = live ? "1" : "0";
+    if (status) status.textContent = text || (live ? root.dataset.liveText
+                                                    : root.dataset.offlineText);
   };
 
   async function refresh(eventId) {
@@ -41,31 +46,32 @@ if (root) {
     }
   }
 
-  let delay = 1000;
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/`);
-    socket.addEventListener("message", (message) => {
-      let frame;
-      try { frame = JSON.parse(message.data); } catch { return; }
-      if (frame.type === "hello") {
-        socket.send(JSON.stringify({type: "subscribe", stats: announcement}));
-      } else if (frame.type === "subscribed" && frame.stats === announcement) {
-        delay = 1000;
-        setStatus(root.dataset.liveText || "langsung", true);
-        refresh(0);
-      } else if (frame.type === "receipt.summary" && frame.data
-                 && frame.data.announcement === announcement) {
-        refresh(frame.id);
-      } else if (frame.type === "error") {
-        setStatus(frame.message || frame.code, false);
-      }
-    });
-    socket.addEventListener("close", () => {
-      setStatus(root.dataset.offlineText || "terputus, menyambung ulang…", false);
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
-    });
+  const subscribe = () => send({type: "subscribe", stats: announcement});
+
+  document.addEventListener("comms:connected", subscribe);
+  document.addEventListener("comms:frame", (e) => {
+    const frame = e.detail || {};
+    if (frame.type === "subscribed" && frame.stats === announcement) {
+      setLive(true);
+      refresh(0);
+    } else if (frame.type === "error" && root.dataset.live !== "1") {
+      setLive(false, frame.message || frame.code);
+    }
+  });
+  document.addEventListener("comms:event", (e) => {
+    const event = e.detail || {};
+    if (event.type === "receipt.summary" && event.data
+        && event.data.announcement === announcement) {
+      refresh(event.id);
+    }
+  });
+  const statusEl = document.getElementById("rt-status");
+  if (statusEl) {
+    // Lost connection: not live until the next subscription.
+    new MutationObserver(() => {
+      if (statusEl.dataset.state !== "online") setLive(false);
+    }).observe(statusEl, {attributes: true, attributeFilter: ["data-state"]});
   }
-  connect();
+  // Already connected when this module ran: subscribe now (a repeat is harmless).
+  subscribe();
 }
