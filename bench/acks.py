@@ -34,7 +34,7 @@ SUMMARY_EVENT = '"receipt.summary"'
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.acks", description=__doc__)
     parser.add_argument("--clients", type=int, default=int(
-        os.environ.get("BENCH_ACK_CLIENTS", 1000 if harness.quick() else 5000)))
+        os.environ.get("BENCH_ACK_CLIENTS", 500 if harness.quick() else 5000)))
     parser.add_argument("--config", default=os.environ.get("BENCH_CONFIG", "auto"))
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--http-concurrency", type=int, default=16,

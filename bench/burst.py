@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     quick = harness.quick()
     parser = argparse.ArgumentParser(prog="python -m bench.burst", description=__doc__)
     parser.add_argument("--clients", type=int,
-                        default=int(os.environ.get("BENCH_BURST_CLIENTS", 1000)))
+                        default=int(os.environ.get("BENCH_BURST_CLIENTS", 500 if quick else 1000)))
     parser.add_argument("--count", type=int,
                         default=int(os.environ.get("BENCH_BURST_COUNT", 50 if quick else 100)))
     parser.add_argument("--config", default=os.environ.get("BENCH_CONFIG", "auto"))

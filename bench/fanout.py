@@ -29,7 +29,7 @@ NAME = "fanout"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    default_sizes = "1000" if harness.quick() else "1000,5000,10000"
+    default_sizes = "500" if harness.quick() else "1000,5000,10000"
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
     parser.add_argument("--sizes", default=os.environ.get("BENCH_FANOUT_SIZES", default_sizes))
     parser.add_argument("--servers", default=os.environ.get("BENCH_SERVERS", "daphne,uvicorn"))
@@ -37,8 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pair", default=os.environ.get("BENCH_PAIR", "auto"),
                         help="kind/layer to run as two processes; auto = fastest single; none")
     parser.add_argument("--single-max", type=int,
-                        default=int(os.environ.get("BENCH_SINGLE_MAX", 10_000)),
-                        help="largest N run on single processes (larger N only on the pair)")
+                        default=int(os.environ.get("BENCH_SINGLE_MAX", 5_000)),
+                        help="largest N run on single processes (larger N only on the pair; "
+                        "the targets are 5,000 on one process and 10,000 on two)")
     parser.add_argument("--path", choices=["auto", "api", "emit"],
                         default=os.environ.get("BENCH_PUBLISH_PATH", "auto"))
     return harness.common_args(parser).parse_args(argv)

@@ -218,6 +218,17 @@ def make_tokens(people: list[Person], scopes: list[str]) -> list[str]:
     return secrets_
 
 
+def use_layer(layer: str) -> None:
+    """Make this (the bench) process use the servers' channel layer (emit() pushes from here)."""
+    from channels.layers import channel_layers
+    from django.conf import settings
+
+    from bench.settings import layer_settings
+
+    settings.CHANNEL_LAYERS = layer_settings(layer)
+    channel_layers.backends.clear()
+
+
 def clear_channel_layer() -> None:
     """Forget groups left in Redis by earlier server processes (they would cost every send)."""
     from django.conf import settings
@@ -531,6 +542,8 @@ def deployed(specs: list[tuple[str, str]], headers: list[dict[str, str]],
     the clients and stop the servers, whatever happened. `worker`: also run the task worker
     (deferred tasks), as a deployment does."""
     clear_channel_layer()
+    if specs[0][0] != "floor":
+        use_layer(specs[0][1])
     deployment = Deployment(servers=[])
     task_worker = Server("worker", specs[0][1]) if worker else None
     try:

@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     quick = harness.quick()
     parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__)
     parser.add_argument("--announcements", type=int, default=int(
-        os.environ.get("BENCH_PAGES_ANNOUNCEMENTS", 500 if quick else 10_000)))
+        os.environ.get("BENCH_PAGES_ANNOUNCEMENTS", 1000 if quick else 10_000)))
     parser.add_argument("--per-unit", type=int, default=100,
                         help="active people per OPD, i.e. receipts per corpus announcement")
     parser.add_argument("--requests", type=int, default=10 if quick else 30)

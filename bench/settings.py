@@ -4,9 +4,8 @@ Production settings (DEBUG off, every middleware on) served over plain HTTP on 1
 - its own database: DATABASE_URL when set, else `VAR_DIR/bench.sqlite3` — never the database of
   `make run`, which a benchmark would fill with thousands of synthetic users;
 - the channel layer chosen by BENCH_LAYER (`core` = channels_redis.core.RedisChannelLayer,
-  `pubsub` = channels_redis.pubsub.RedisPubSubChannelLayer) when REDIS_URL is set, so that both
-  can be measured against the same code without touching comms/settings.py (`memory`, or no
-  REDIS_URL: the settings' own choice).
+  `pubsub` = channels_redis.pubsub.RedisPubSubChannelLayer) when REDIS_URL is set, through the
+  project's CHANNEL_LAYER switch (`memory`, or no REDIS_URL: the settings' own choice).
 """
 
 import os
@@ -26,20 +25,35 @@ for _name, _value in {
     "LOG_LEVEL": "WARNING",
 }.items():
     os.environ.setdefault(_name, _value)
+if os.environ.get("BENCH_LAYER") in ("core", "pubsub"):
+    # The project's own switch (comms/settings.py), so that the servers run its exact config.
+    os.environ["CHANNEL_LAYER"] = os.environ["BENCH_LAYER"]
 
 from comms.settings import *  # noqa: E402, F403
 from comms.settings import CHANNEL_LAYERS, REDIS_URL  # noqa: E402
 
-BENCH_LAYER = os.environ.get("BENCH_LAYER", "core")
 _LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
-if BENCH_LAYER not in (*_LAYERS, "memory"):
-    raise ValueError(f"BENCH_LAYER must be core, pubsub or memory, not {BENCH_LAYER!r}")
-if REDIS_URL and BENCH_LAYER != "memory":
-    _config = dict(CHANNEL_LAYERS["default"].get("CONFIG", {}))
-    if BENCH_LAYER == "pubsub":
+_SETTINGS_LAYERS = CHANNEL_LAYERS
+
+
+def layer_settings(layer: str) -> dict:
+    """CHANNEL_LAYERS for `layer` (the bench process switches to its servers' layer with it)."""
+    if layer not in (*_LAYERS, "memory"):
+        raise ValueError(f"BENCH_LAYER must be core, pubsub or memory, not {layer!r}")
+    if not REDIS_URL or layer == "memory":
+        return _SETTINGS_LAYERS
+    config = dict(_SETTINGS_LAYERS["default"].get("CONFIG", {}))
+    if layer == "pubsub":
         # The pub/sub layer has no per-channel queues in Redis, hence no capacity or expiry.
-        _config = {key: value for key, value in _config.items() if key in ("hosts", "prefix")}
-    CHANNEL_LAYERS = {"default": {"BACKEND": _LAYERS[BENCH_LAYER], "CONFIG": _config}}
+        config = {key: value for key, value in config.items() if key in ("hosts", "prefix")}
+    else:
+        config.setdefault("capacity", 1000)
+        config.setdefault("expiry", 60)
+    return {"default": {"BACKEND": _LAYERS[layer], "CONFIG": config}}
+
+
+BENCH_LAYER = os.environ.get("BENCH_LAYER", "core")
+CHANNEL_LAYERS = layer_settings(BENCH_LAYER)
