@@ -1,0 +1,152 @@
+"""Markdown tables of the latest results (bench/results/*-latest.json) against the targets,
+for docs/performance.md.
+
+    python -m bench.report
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bench.harness import RESULTS_DIR
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS_DIR / f"{name}-latest.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def md(headers: list[str], rows: list[list[Any]]) -> str:
+    def cell(value: Any) -> str:
+        return "—" if value is None else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def verdict(ok: bool | None) -> str:
+    return "—" if ok is None else ("met" if ok else "**missed**")
+
+
+def fanout(result: dict[str, Any]) -> str:
+    rows = result["rows"]
+    floors = {row["n"]: row for row in rows if row["servers"] == ["floor"] and "error" not in row}
+    out = []
+    for row in rows:
+        if "error" in row:
+            out.append([", ".join(row["servers"]), row["n"], "error: " + row["error"][:60]]
+                       + [None] * 10)
+            continue
+        floor = floors.get(row["n"], {})
+        is_floor = row["servers"] == ["floor"]
+        ratio = (None if is_floor or not floor.get("p99_ms") or row["p99_ms"] is None
+                 else round(row["p99_ms"] / floor["p99_ms"], 1))
+        spread = (None if is_floor or not floor.get("spread_ms") or row.get("spread_ms") is None
+                  else round(row["spread_ms"] / floor["spread_ms"], 1))
+        target = None
+        if not is_floor and row["processes"] == 1 and row["n"] == 5000:
+            target = row["p99_ms"] is not None and row["p99_ms"] <= 400
+        if not is_floor and row["processes"] == 2 and row["n"] == 10000:
+            target = row["p99_ms"] is not None and row["p99_ms"] <= 600
+        name = (f"{row['processes']}x {row['servers'][0]}" if row["processes"] > 1
+                else row["servers"][0])
+        out.append([name, row["n"], f"{row['delivered']}/{row['expected']}", row["connect_s"],
+                    row["kib_per_connection"], row.get("publish_request_ms"), row["p50_ms"],
+                    row["p99_ms"], row["max_ms"], row.get("spread_ms"), ratio, spread,
+                    verdict(target)])
+    return md(["server", "N", "verified", "connect s", "KiB/conn", "publish ms", "p50 ms",
+               "p99 ms", "max ms", "spread ms", "p99 / floor", "spread / floor", "target"],
+              out)
+
+
+def burst(result: dict[str, Any]) -> str:
+    out = []
+    for row in result["rows"]:
+        if "error" in row:
+            out.append([row["name"], "error: " + row["error"][:60]] + [None] * 8)
+            continue
+        ours = row["name"] == "ours"
+        out.append([f"{row['processes']}x {row['servers'][0]}", row["connected"],
+                    f"{row['delivered']}/{row['expected']}", row["publish_per_s"],
+                    row["deliveries_per_s"], row["gateway_deliveries_per_s"], row["p99_ms"],
+                    row.get("kib_per_connection_after_bursts"),
+                    verdict(row["deliveries_per_s"] >= 30_000 if ours and row["processes"] == 2
+                            and row["deliveries_per_s"] else None)])
+    return md(["server", "clients", "verified", "publish/s", "deliveries/s",
+               "deliveries/s (first→last)", "p99 ms", "KiB/conn after", "target ≥ 30,000/s"],
+              out)
+
+
+def acks(result: dict[str, Any]) -> str:
+    if "rows" not in result:
+        return f"not available yet: {result.get('reason')}"
+    out = []
+    for row in result["rows"]:
+        if "status" in row:
+            out.append([row["path"], row["status"]] + [None] * 6)
+            continue
+        target = None
+        if row["path"] == "ws":
+            target = bool(row["committed_per_s"] and row["committed_per_s"] >= 2000
+                          and row["latency"]["p99_ms"] <= 250)
+        last = row.get("dashboard_last_push") or {}
+        out.append([row["path"], f"{row['committed']}/{row['sent']}", row["committed_per_s"],
+                    row["latency"]["p50_ms"], row["latency"]["p99_ms"],
+                    f"{row.get('dashboard_pushes')} (last shows {last.get('acknowledged')}, "
+                    f"{row.get('dashboard_last_push_after_last_ack_ms')} ms after)",
+                    row.get("summary_poll", {}).get("p99_ms"), verdict(target)])
+    return md(["path", "committed/sent", "acks/s", "p50 ms", "p99 ms", "dashboard pushes",
+               "summary GET p99 ms", "target (WS)"], out)
+
+
+def audience(result: dict[str, Any]) -> str:
+    if "runs" not in result:
+        return f"not available yet: {result.get('reason')}"
+    out = [[run["receipts"], run["committed_ms"], run["first_client_ms"],
+            run["watchers_verified"], run["peak_growth_mib"],
+            verdict(run["committed_ms"] <= 5000 and run["peak_growth_mib"] <= 200)]
+           for run in result["runs"]]
+    return md(["receipts written", "committed ms", "first client ms", "watchers verified",
+               "server peak growth MiB", "target (≤ 5 s, ≤ 200 MB)"], out)
+
+
+def pages(result: dict[str, Any]) -> str:
+    if "rows" not in result:
+        return f"not available yet: {result.get('reason')}"
+    counts: dict[str, set] = {}
+    for row in result["rows"]:
+        if row.get("queries") is not None:
+            counts.setdefault(row["page"], set()).add(row["queries"])
+    out = []
+    for row in result["rows"]:
+        if row.get("status") != 200:
+            out.append([row["page"], row["case"], row.get("status")] + [None] * 5)
+            continue
+        same = len(counts.get(row["page"], ())) == 1
+        out.append([row["page"], row["case"], row["queries"], row["p50_ms"], row["p99_ms"],
+                    row.get("memory_growth_mib"), "same" if same else "**differs**",
+                    verdict(row["p99_ms"] <= 100)])
+    return (f"{result['announcements']} announcements, {result['receipts']} receipts.\n\n"
+            + md(["page", "case", "queries", "p50 ms", "p99 ms", "memory growth MiB",
+                  "queries small vs large", "p99 ≤ 100 ms"], out))
+
+
+def main() -> None:
+    for name, render in (("fanout", fanout), ("burst", burst), ("acks", acks),
+                         ("audience", audience), ("pages", pages)):
+        result = load(name)
+        print(f"\n### {name}\n")
+        if result is None:
+            print("no results yet")
+            continue
+        env = result.get("environment", {})
+        print(f"_{result.get('finished_at')}, database {env.get('database')}, "
+              f"load average at start {result.get('machine', {}).get('load_average_at_start')}"
+              f"{', quick' if env.get('quick') else ''}_\n")
+        print(render(result))
+
+
+if __name__ == "__main__":
+    main()
