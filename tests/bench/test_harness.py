@@ -101,5 +101,12 @@ def test_population_and_activation_are_idempotent():
     assert User.objects.filter(email__endswith="@bench.invalid").count() == 10
     assert Membership.objects.filter(user_id__in=[p.id for p in first]).count() == 10
     harness.set_active_population(4)
-    active = User.objects.filter(email__endswith="@bench.invalid", is_active=True)
+    bench = User.objects.filter(email__endswith="@bench.invalid")
+    active = bench.filter(is_active=True)
     assert sorted(active.values_list("id", flat=True)) == sorted(p.id for p in first[:4])
+    parked = bench.filter(is_active=False)
+    assert not parked.filter(home_unit__isnull=False).exists()
+    assert not Membership.objects.filter(user__in=parked).exists()
+    harness.set_active_population(10)
+    assert harness.ensure_users(10) == first  # back in their own home units
+    assert Membership.objects.filter(user__in=bench, role="member").count() == 10
