@@ -44,6 +44,7 @@ from accounts.permissions import (
 )
 from accounts.tokens import token_create
 from comms.errors import Forbidden, NotFound, ServiceError
+from comms.realtime import SESSION_ENDED, SUBSCRIPTION_CHANGED, emit
 
 
 def audit(
@@ -77,19 +78,17 @@ def audit(
 # --- WebSockets follow sessions ---------------------------------------------------------------
 
 
-def session_hash(session_key: str) -> str:
+def session_hash(session_key: str | None) -> str | None:
     """The id of a session as the WebSocket gateway knows it: never the key itself."""
-    return hashlib.sha256(session_key.encode()).hexdigest()[:32]
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32] if session_key else None
 
 
 def session_ended(*, user: User, session_key: str | None) -> None:
     """Tell the gateway to close the user's sockets of one session (or all, when None)."""
-    from comms.realtime import emit
-
     with transaction.atomic():
         emit(
-            type="session.ended",
-            data={"session": session_hash(session_key) if session_key else None},
+            type=SESSION_ENDED,
+            data={"session": session_hash(session_key)},
             groups=[f"user.{user.pk}"],
             audience={"users": [user.pk]},
         )
@@ -315,7 +314,16 @@ def membership_set_roles(
             actor=actor, action="membership.set_roles", target=target, ip=ip,
             data={"unit": unit.code, "added": added, "removed": removed},
         )
+        # Roles steer what the person's open sockets may see (announcements addressed to a
+        # role, channels posted by roles): their gateway connections reload them now.
+        emit_subscription_changed(target.pk)
     return sorted(wanted)
+
+
+def emit_subscription_changed(user_id: int) -> None:
+    """Tell the gateway to reload a user's memberships and groups (last in a transaction)."""
+    emit(type=SUBSCRIPTION_CHANGED, data={}, groups=[f"user.{user_id}"],
+         audience={"users": [user_id]})
 
 
 # --- API tokens -----------------------------------------------------------------------------

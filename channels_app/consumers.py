@@ -21,6 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.translation import gettext as _
 
+from accounts.services import session_hash
 from channels_app import gateway
 from channels_app.gateway import FrameError, error_frame
 from channels_app.relay import ensure_relay_loop
@@ -83,7 +84,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         ensure_relay_loop()
         self.user = user
         session = self.scope.get("session") if self.token is None else None
-        self.session_hash = gateway.session_hash(session.session_key if session else None)
+        self.session_hash = session_hash(session.session_key if session else None)
         self.bucket = TokenBucket(gateway.RATE_PER_SECOND, gateway.RATE_BURST)
         self.recent: OrderedDict[int, None] = OrderedDict()
         #: Live events up to this id were covered by the last resume.
@@ -157,23 +158,33 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return
         personal = all(group.startswith("user.") for group in message.get("groups", ()))
         if personal:
-            await self._recompute_groups()
+            await self._recompute_groups(message["id"])
             return
         # Sent to a whole unit (a new unit channel …): every connection of the subtree would
         # query the database at the same instant. Spread the recomputations over a few seconds,
         # one pending per connection, without holding up the events behind this one.
         if self.pending_recompute is None or self.pending_recompute.done():
-            self.pending_recompute = asyncio.ensure_future(self._recompute_later())
+            self.pending_recompute = asyncio.ensure_future(self._recompute_later(message["id"]))
 
-    async def _recompute_later(self) -> None:
+    async def _recompute_later(self, since: int) -> None:
         await asyncio.sleep(random.uniform(0, RECOMPUTE_SPREAD_SECONDS))
-        await self._recompute_groups()
+        await self._recompute_groups(since)
 
-    async def _recompute_groups(self) -> None:
+    async def _recompute_groups(self, since: int) -> None:
         state = await database_sync_to_async(gateway.gateway_state_for)(self.user)
         self.viewer = state.viewer
         self.base_groups = set(state.groups)
+        before = set(self.joined)
         await self._sync_groups()
+        added = self.joined - before
+        if added:
+            # Events sent to a group between the change (event `since`) and our joining it
+            # were published to nobody here (pub/sub keeps nothing): fetch them from the log.
+            result = await database_sync_to_async(gateway.events_for_resume)(
+                viewer=self.viewer, groups=added, after=since, skip=list(self.recent),
+                look_back=False,
+            )
+            await self._send_events(result)
 
     # --- Frames from the client -------------------------------------------------------------
 
@@ -249,15 +260,20 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         result = await database_sync_to_async(gateway.events_for_resume)(
             viewer=self.viewer, groups=self.joined, after=after, skip=list(self.recent)
         )
-        for event_id, text in result.events:
-            self._remember(event_id)
-            await self.send(text_data=text)
-            gateway.observe_delivery(result.kinds[event_id], event_id, self.user.pk)
+        await self._send_events(result)
         self.resume_floor = max(self.resume_floor, result.last)
         frame: dict[str, Any] = {"type": "resumed", "last": result.last}
         if result.more:
             frame["more"] = True
         await self.send_json(frame)
+
+    async def _send_events(self, result: gateway.ResumeResult) -> None:
+        for event_id, text in result.events:
+            if event_id in self.recent:
+                continue
+            self._remember(event_id)
+            await self.send(text_data=text)
+            gateway.observe_delivery(result.kinds[event_id], event_id, self.user.pk)
 
     async def _subscribe(self, frame: dict[str, Any]) -> None:
         subscription, value = gateway.subscription_topic(frame)

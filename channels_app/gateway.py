@@ -17,7 +17,6 @@ Apps register in a module `<app>/ws_actions.py`, imported when the gateway app i
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -184,11 +183,6 @@ class GatewayState:
     head: int
 
 
-def session_hash(session_key: str | None) -> str | None:
-    """How `session.ended` names a session: the first 32 hex digits of its key's SHA-256."""
-    return hashlib.sha256(session_key.encode()).hexdigest()[:32] if session_key else None
-
-
 def gateway_state_for(user: User) -> GatewayState:
     from accounts.selectors import unit_groups_for, viewer_for
     from channels_app.models import Event
@@ -226,6 +220,7 @@ def events_for_resume(
     after: int,
     skip: Iterable[int] = (),
     limit: int = RESUME_LIMIT,
+    look_back: bool = True,
 ) -> ResumeResult:
     """Events visible to a connection that it may have missed since `after`, in id order.
 
@@ -244,7 +239,10 @@ def events_for_resume(
     kinds: dict[int, str] = {}
 
     anchor = Event.objects.filter(id__lte=after).order_by("-id")
-    anchor_event = anchor.only("claimed_at", "created_at").first() if after > 0 else None
+    # Without look-back (catching up on a group just joined) only later events count.
+    anchor_event = (
+        anchor.only("claimed_at", "created_at").first() if after > 0 and look_back else None
+    )
     if anchor_event is not None:
         since = (anchor_event.claimed_at or anchor_event.created_at) - PUSH_SKEW
         late = (

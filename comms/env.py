@@ -82,3 +82,14 @@ def env_redis_url(name: str) -> str:
     if raw and not raw.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"{name} must be a redis:// URL, not {raw!r}.")
     return raw
+
+
+def redis_channel_prefix(url: str) -> str:
+    """Channel-layer prefix for a Redis URL: `comms<db>`.
+
+    Redis pub/sub ignores the database number, so two deployments (or test runs) sharing one
+    Redis on different DBs would hear each other's groups; the prefix keeps them apart.
+    """
+    from urllib.parse import urlsplit
+
+    return f"comms{urlsplit(url).path.strip('/') or '0'}"

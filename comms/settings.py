@@ -19,6 +19,7 @@ from comms.env import (
     env_list,
     env_redis_url,
     env_str,
+    redis_channel_prefix,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,11 +140,12 @@ if REDIS_URL:
     # socket_timeout=None: with redis-py 8 the default timeout makes idle connections of
     # channels-redis fail after 5 s (channels_redis issue 422).
     _redis_hosts = [{"address": REDIS_URL, "socket_timeout": None}]
+    CHANNEL_PREFIX = env_str("CHANNEL_PREFIX", redis_channel_prefix(REDIS_URL))
     if CHANNEL_LAYER == "pubsub":
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": _redis_hosts},
+                "CONFIG": {"hosts": _redis_hosts, "prefix": CHANNEL_PREFIX},
             }
         }
     else:
@@ -152,6 +154,7 @@ if REDIS_URL:
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
                 "CONFIG": {
                     "hosts": _redis_hosts,
+                    "prefix": CHANNEL_PREFIX,
                     "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=100),
                     "expiry": 60,
                 },

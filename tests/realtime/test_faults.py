@@ -16,6 +16,7 @@ from django.db import connections, transaction
 from websockets.exceptions import ConnectionClosed
 
 from channels_app.models import Event
+from comms.env import redis_channel_prefix
 from comms.realtime import emit
 from tests.conftest import free_port, need_service
 from tests.realtime.helpers import RtClient, emit_committed, expected_ids, open_ws
@@ -127,7 +128,8 @@ def test_redis_stopped_while_events_are_emitted_the_relay_delivers_them(
     # This process (the "service" emitting) uses the same private Redis.
     settings.CHANNEL_LAYERS = {"default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [{"address": private_redis.url, "socket_timeout": None}]},
+        "CONFIG": {"hosts": [{"address": private_redis.url, "socket_timeout": None}],
+                   "prefix": redis_channel_prefix(private_redis.url)},
     }}
     client = RtClient(open_ws(server, personas.smg_member))
     first = emit_committed(type="announcement.published", data={"n": 0}, **PROVINCE_WIDE).id
