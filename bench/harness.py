@@ -258,7 +258,8 @@ def _raise_limits() -> None:
 
 @dataclass
 class Server:
-    """One real server process: `daphne`, `uvicorn` (serving comms.asgi) or the bare `floor`."""
+    """One real server process: `daphne` or `uvicorn` serving comms.asgi with the options of
+    docs/deployment.md, the task `worker`, or the bare `floor`."""
 
     kind: str
     layer: str = "core"
@@ -284,14 +285,16 @@ class Server:
         if self.kind == "uvicorn":
             return [sys.executable, "-m", "uvicorn", "comms.asgi:application", "--host",
                     "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-                    "--no-access-log", "--backlog", "4096"]
+                    "--no-access-log", "--backlog", "4096", "--ws-max-size", "65536",
+                    "--lifespan", "on"]
         if self.kind == "worker":
             # The task worker of a deployment (deferred tasks: trailing dashboard summaries …).
             return [sys.executable, "manage.py", "db_worker", "--queue-name", "*",
                     "--no-reload", "--no-startup-delay"]
         if self.kind == "daphne":
             return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                    "-v", "0", "comms.asgi:application"]
+                    "-v", "0", "--websocket-max-message-size", "65536",
+                    "--websocket-max-frame-size", "65536", "comms.asgi:application"]
         raise ValueError(f"unknown server kind {self.kind!r}")
 
     def start(self, timeout: float = 60) -> Server:
