@@ -112,6 +112,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
                         publisher = ApiPublisher(deployment.servers[0].url)
                     else:
                         publisher = EmitPublisher()
+                    publisher.publish(f"bench-warmup-{uuid.uuid4().hex[:8]}")  # not measured
                     for _ in range(repeat):
                         runs.append(one_burst(client, deployment, publisher, args.count,
                                               args.concurrency))
