@@ -25,8 +25,32 @@ from announcements.permissions import ReceiptScope
 STATES = ("pending", "acknowledged", "unread", "read", "undelivered", "delivered", "all")
 
 
+class _Percentages:
+    """Percentages of the receipt counts, for the dashboard's bars and table."""
+
+    total: int
+    delivered: int
+    read: int
+    acknowledged: int
+
+    def percent(self, part: int) -> int:
+        return round(100 * part / self.total) if self.total else 0
+
+    @property
+    def delivered_pct(self) -> int:
+        return self.percent(self.delivered)
+
+    @property
+    def read_pct(self) -> int:
+        return self.percent(self.read)
+
+    @property
+    def acknowledged_pct(self) -> int:
+        return self.percent(self.acknowledged)
+
+
 @dataclass(frozen=True)
-class UnitRow:
+class UnitRow(_Percentages):
     unit: str
     name: str
     depth: int
@@ -35,48 +59,18 @@ class UnitRow:
     read: int
     acknowledged: int
 
-    def percent(self, part: int) -> int:
-        return round(100 * part / self.total) if self.total else 0
-
-    @property
-    def delivered_pct(self) -> int:
-        return self.percent(self.delivered)
-
-    @property
-    def read_pct(self) -> int:
-        return self.percent(self.read)
-
-    @property
-    def acknowledged_pct(self) -> int:
-        return self.percent(self.acknowledged)
-
     def as_dict(self) -> dict[str, int | str]:
         return {"unit": self.unit, "total": self.total, "delivered": self.delivered,
                 "read": self.read, "acknowledged": self.acknowledged}
 
 
 @dataclass(frozen=True)
-class Summary:
+class Summary(_Percentages):
     total: int
     delivered: int
     read: int
     acknowledged: int
     by_unit: list[UnitRow] = field(default_factory=list)
-
-    def percent(self, part: int) -> int:
-        return round(100 * part / self.total) if self.total else 0
-
-    @property
-    def delivered_pct(self) -> int:
-        return self.percent(self.delivered)
-
-    @property
-    def read_pct(self) -> int:
-        return self.percent(self.read)
-
-    @property
-    def acknowledged_pct(self) -> int:
-        return self.percent(self.acknowledged)
 
     @property
     def pending(self) -> int:
