@@ -57,3 +57,8 @@ def layer_settings(layer: str) -> dict:
 
 BENCH_LAYER = os.environ.get("BENCH_LAYER", "core")
 CHANNEL_LAYERS = layer_settings(BENCH_LAYER)
+
+# BENCH_CONN_MAX_AGE: measure another database connection lifetime than the project's (e.g. 0,
+# the value Django advises under ASGI) without editing comms/env.py.
+if os.environ.get("BENCH_CONN_MAX_AGE", "") != "":
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ["BENCH_CONN_MAX_AGE"])  # noqa: F405
