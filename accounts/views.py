@@ -360,5 +360,5 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         )
     except ServiceError as exc:
         return _refuse(request, exc)
-    messages.success(request, _("Token \u201c%s\u201d dicabut.") % token.name)
+    messages.success(request, _("Token “%s” dicabut.") % token.name)
     return redirect("accounts:profile")
