@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         default=int(os.environ.get("BENCH_SINGLE_MAX", 5_000)),
                         help="largest N run on single processes (larger N only on the pair; "
                         "the targets are 5,000 on one process and 10,000 on two)")
+    parser.add_argument("--large-singles", default=os.environ.get("BENCH_LARGE_SINGLES", ""),
+                        help="single-process configurations run above N=1000, e.g. "
+                        "uvicorn/pubsub,daphne/pubsub (default: all of --servers x --layers)")
     parser.add_argument("--path", choices=["auto", "api", "emit"],
                         default=os.environ.get("BENCH_PUBLISH_PATH", "auto"))
     return harness.common_args(parser).parse_args(argv)
@@ -180,12 +183,15 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
 
     publishers: list[Any] = []
     singles = [(kind, layer) for kind in args.servers.split(",") for layer in layers]
+    large_singles = singles
+    if args.large_singles and settings.REDIS_URL:
+        large_singles = [harness.parse_config(text) for text in args.large_singles.split(",")]
     rows: list[dict[str, Any]] = []
     with harness.LoadClient() as client:
         for n in sizes:
             size_rows = []
             if n <= args.single_max:
-                for spec in singles:
+                for spec in large_singles if n > 1000 else singles:
                     size_rows.append(measure([spec], n, session_keys, client, ours, repeat))
                     print(report(size_rows[-1:]).splitlines()[-1], flush=True)
             pair = choose_pair(args.pair, rows + size_rows, singles, layers)
