@@ -252,10 +252,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _raise_limits() -> None:
-    raise_nofile_limit()
-
-
 @dataclass
 class Server:
     """One real server process: `daphne` or `uvicorn` serving comms.asgi with the options of
@@ -307,7 +303,7 @@ class Server:
         self.log_path = log_dir / f"{self.kind}-{self.port}.log"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log,
-                                            stderr=subprocess.STDOUT, preexec_fn=_raise_limits)
+                                            stderr=subprocess.STDOUT, preexec_fn=raise_nofile_limit)
         deadline = time.monotonic() + timeout
         if self.kind == "worker":
             time.sleep(1)
@@ -396,7 +392,7 @@ class LoadClient:
     def __init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.client"], cwd=ROOT, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, preexec_fn=_raise_limits,
+            stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile_limit,
         )
 
     def call(self, cmd: str, **params: Any) -> dict[str, Any]:
@@ -438,16 +434,6 @@ def cookie_headers(session_keys: list[str]) -> list[dict[str, str]]:
     from django.conf import settings
 
     return [{"Cookie": f"{settings.SESSION_COOKIE_NAME}={key}"} for key in session_keys]
-
-
-def connect_clients(client: LoadClient, servers: list[Server], headers: list[dict[str, str]],
-                    ) -> dict[str, Any]:
-    """Connect one client per header set, spread evenly over the servers; wait until ready."""
-    targets = [[servers[i % len(servers)].ws_url, h] for i, h in enumerate(headers)]
-    connected = client.call("connect", targets=targets, origin=servers[0].url, concurrency=100,
-                            timeout=120)
-    ready = client.call("ready", timeout=120)
-    return {"connect": connected, "ready": ready}
 
 
 # --- Results ---------------------------------------------------------------------------------
