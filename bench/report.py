@@ -133,7 +133,89 @@ def pages(result: dict[str, Any]) -> str:
                   "queries small vs large", "p99 ≤ 100 ms"], out))
 
 
+def targets() -> str:
+    """One line per target of the issue: the result, the floor of the same run, the verdict."""
+    out = []
+    fan = load("fanout")
+    if fan and "rows" in fan:
+        rows = [row for row in fan["rows"] if "error" not in row]
+        floors = {row["n"]: row for row in rows if row["servers"] == ["floor"]}
+        ours = [row for row in rows if row["servers"] != ["floor"]]
+        for n, processes, limit in ((5000, 1, 400), (10000, 2, 600)):
+            found = [row for row in ours if row["n"] == n and row["processes"] == processes
+                     and row["p99_ms"] is not None]
+            if not found:
+                out.append([f"fan-out {n:,}, {processes} process(es): p99 ≤ {limit} ms",
+                            "not measured", None, None])
+                continue
+            best = min(found, key=lambda row: row["p99_ms"])
+            floor = floors.get(n, {})
+            out.append([f"fan-out {n:,}, {processes} process(es): p99 ≤ {limit} ms",
+                        f"{best['p99_ms']} ms ({best['servers'][0]}, "
+                        f"{best['delivered']}/{best['expected']} verified)",
+                        f"{floor.get('p99_ms')} ms", verdict(best["p99_ms"] <= limit)])
+            if floor.get("p99_ms"):
+                ratio = round(best["p99_ms"] / floor["p99_ms"], 1)
+                spread = (round(best["spread_ms"] / floor["spread_ms"], 1)
+                          if best.get("spread_ms") and floor.get("spread_ms") else None)
+                out.append([f"within 3x of the floor at {n:,}",
+                            f"{ratio}x (spread alone: {spread}x)", "1x", verdict(ratio <= 3)])
+        idle = [row["kib_per_connection"] for row in ours if row.get("kib_per_connection")]
+        floor_idle = [row["kib_per_connection"] for row in floors.values()
+                      if row.get("kib_per_connection")]
+        if idle:
+            out.append(["memory ≤ 50 KB per idle authenticated connection",
+                        f"{min(idle)} to {max(idle)} KiB", f"{max(floor_idle)} KiB",
+                        verdict(max(idle) * 1.024 <= 50)])
+    bur = load("burst")
+    if bur and "rows" in bur:
+        ours_b = next((row for row in bur["rows"] if row.get("name") == "ours"), None)
+        floor_b = next((row for row in bur["rows"] if row.get("name") == "floor"), None)
+        if ours_b and "error" not in ours_b:
+            out.append([f"burst ≥ 30,000 deliveries/s on {ours_b['processes']} processes",
+                        f"{ours_b['deliveries_per_s']}/s ({ours_b['delivered']}/"
+                        f"{ours_b['expected']} verified)",
+                        f"{(floor_b or {}).get('deliveries_per_s')}/s",
+                        verdict(ours_b["deliveries_per_s"] >= 30_000)])
+    aud = load("audience")
+    if aud and "runs" in aud:
+        out.append([f"large audience ({aud['recipients']:,}): committed ≤ 5 s, growth ≤ 200 MB",
+                    f"{aud['committed_ms']} ms, first client {aud['first_client_ms']} ms, "
+                    f"+{aud['peak_growth_mib']} MiB", None,
+                    verdict(aud["committed_ms"] <= 5000
+                            and aud["peak_growth_mib"] <= 200e6 / 2**20)])
+    ack = load("acks")
+    if ack and "rows" in ack:
+        ws = next((row for row in ack["rows"] if row["path"] == "ws" and "status" not in row),
+                  None)
+        if ws:
+            out.append(["acknowledgements ≥ 2,000/s over WebSocket, p99 ≤ 250 ms",
+                        f"{ws['committed_per_s']}/s, p99 {ws['latency']['p99_ms']} ms "
+                        f"({ws['committed']}/{ws['sent']} committed)", None,
+                        verdict(ws["committed_per_s"] >= 2000
+                                and ws["latency"]["p99_ms"] <= 250)])
+    pag = load("pages")
+    if pag and "rows" in pag:
+        measured = [row for row in pag["rows"] if row.get("status") == 200]
+        if measured:
+            worst = max(measured, key=lambda row: row["p99_ms"])
+            counts: dict[str, set] = {}
+            for row in measured:
+                counts.setdefault(row["page"], set()).add(row["queries"])
+            differs = sorted(page for page, found in counts.items() if len(found) > 1)
+            over = sorted({row["page"] for row in measured if row["p99_ms"] > 100})
+            out.append(["pages: p99 ≤ 100 ms server time",
+                        f"worst {worst['p99_ms']} ms ({worst['page']}, {worst['case']}); over: "
+                        f"{', '.join(over) or 'none'}", None, verdict(not over)])
+            out.append(["pages: query count independent of data size",
+                        "differs: " + (", ".join(differs) if differs else "none"), None,
+                        verdict(not differs)])
+    return md(["target", "result", "floor (same run)", "verdict"], out)
+
+
 def main() -> None:
+    print("### Targets\n")
+    print(targets())
     for name, render in (("fanout", fanout), ("burst", burst), ("acks", acks),
                          ("audience", audience), ("pages", pages)):
         result = load(name)
