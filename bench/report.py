@@ -125,12 +125,18 @@ def pages(result: dict[str, Any]) -> str:
             out.append([row["page"], row["case"], row.get("status")] + [None] * 5)
             continue
         same = len(counts.get(row["page"], ())) == 1
+        first = row.get("first_byte", {}).get("p99_ms")
         out.append([row["page"], row["case"], row["queries"], row["p50_ms"], row["p99_ms"],
-                    row.get("memory_growth_mib"), "same" if same else "**differs**",
-                    verdict(row["p99_ms"] <= 100)])
+                    first, row.get("bytes"), row.get("memory_growth_mib"),
+                    "same" if same else "**differs**", verdict(server_p99(row) <= 100)])
     return (f"{result['announcements']} announcements, {result['receipts']} receipts.\n\n"
-            + md(["page", "case", "queries", "p50 ms", "p99 ms", "memory growth MiB",
-                  "queries small vs large", "p99 ≤ 100 ms"], out))
+            + md(["page", "case", "queries", "p50 ms", "p99 ms", "first byte p99 ms", "bytes",
+                  "memory growth MiB", "queries few vs many", "p99 ≤ 100 ms"], out))
+
+
+def server_p99(row: dict[str, Any]) -> float:
+    """The server time a page is judged by: a streamed export's is its first byte."""
+    return row.get("first_byte", {}).get("p99_ms") or row["p99_ms"]
 
 
 def targets() -> str:
@@ -198,14 +204,14 @@ def targets() -> str:
     if pag and "rows" in pag:
         measured = [row for row in pag["rows"] if row.get("status") == 200]
         if measured:
-            worst = max(measured, key=lambda row: row["p99_ms"])
+            worst = max(measured, key=server_p99)
             counts: dict[str, set] = {}
             for row in measured:
                 counts.setdefault(row["page"], set()).add(row["queries"])
             differs = sorted(page for page, found in counts.items() if len(found) > 1)
-            over = sorted({row["page"] for row in measured if row["p99_ms"] > 100})
+            over = sorted({row["page"] for row in measured if server_p99(row) > 100})
             out.append(["pages: p99 ≤ 100 ms server time",
-                        f"worst {worst['p99_ms']} ms ({worst['page']}, {worst['case']}); over: "
+                        f"worst {server_p99(worst)} ms ({worst['page']}, {worst['case']}); over: "
                         f"{', '.join(over) or 'none'}", None, verdict(not over)])
             out.append(["pages: query count independent of data size",
                         "differs: " + (", ".join(differs) if differs else "none"), None,
