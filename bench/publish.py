@@ -54,9 +54,13 @@ def http_json(method: str, url: str, token: str, body: Any = None,
     })
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
+            status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw or b"null")
+    except ValueError:  # an HTML error page (a 500) is an answer too
+        return status, raw[:200].decode(errors="replace")
 
 
 def ensure_issuer() -> tuple[Any, str]:
