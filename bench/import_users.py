@@ -1,12 +1,15 @@
-"""Measure the CSV import on a generated file: `python -m accounts.bench_import [ROWS]`.
+"""Measure the CSV import on a generated file: `python -m bench.import_users [ROWS]`.
 
 Generates ROWS valid rows (default 300,000) over the units in the database (run seed_demo
-first), imports them, imports the same file again (which must change nothing), and prints the
-timings. Uses the configured database: point DATABASE_URL at a scratch database.
+first), imports them, imports the same file again (which must change nothing), and prints a
+table and writes JSON (bench/results/import_users-*.json). Uses the configured database: point
+DATABASE_URL at a scratch database. Not part of `make bench` (it needs seeded units and writes
+300,000 people into the configured database).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -34,15 +37,23 @@ def main(rows: int) -> None:
         path = out.name
     print(f"{rows} rows, {os.path.getsize(path) / 1e6:.1f} MB, database "
           f"{django.db.connection.vendor}")
+    runs = []
     for label in ("first import", "re-import"):
         started = time.perf_counter()
         with open(path, "rb") as binary:
             result = import_users(text_lines(binary), actor=None)
         elapsed = time.perf_counter() - started
         assert result.ok, result.errors[:5]
-        print(f"{label}: {elapsed:.1f}s — created {result.created}, updated {result.updated}, "
-              f"unchanged {result.unchanged}, memberships {result.memberships_created}")
+        runs.append({"run": label, "seconds": round(elapsed, 1), "created": result.created,
+                     "updated": result.updated, "unchanged": result.unchanged,
+                     "memberships": result.memberships_created})
     os.unlink(path)
+    from bench.harness import write_result
+    from bench.stats import table
+
+    print(table(list(runs[0]), [list(run.values()) for run in runs]))
+    write_result("import_users", {"rows": rows, "database": django.db.connection.vendor,
+                                  "runs": runs}, argparse.Namespace())
 
 
 if __name__ == "__main__":
