@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from bench.harness import RESULTS_DIR
+from bench.stats import median as median_of
 
 
 def load(name: str) -> dict[str, Any] | None:
@@ -37,7 +38,7 @@ def fanout(result: dict[str, Any]) -> str:
     for row in rows:
         if "error" in row:
             out.append([", ".join(row["servers"]), row["n"], "error: " + row["error"][:60]]
-                       + [None] * 10)
+                       + [None] * 11)
             continue
         floor = floors.get(row["n"], {})
         is_floor = row["servers"] == ["floor"]
@@ -52,13 +53,15 @@ def fanout(result: dict[str, Any]) -> str:
             target = row["p99_ms"] is not None and row["p99_ms"] <= 600
         name = (f"{row['processes']}x {row['servers'][0]}" if row["processes"] > 1
                 else row["servers"][0])
+        first = median_of([run.get("first_ms") for run in row.get("runs", [])])
         out.append([name, row["n"], f"{row['delivered']}/{row['expected']}", row["connect_s"],
-                    row["kib_per_connection"], row.get("publish_request_ms"), row["p50_ms"],
+                    row["kib_per_connection"], row.get("publish_request_ms"), first,
+                    row["p50_ms"],
                     row["p99_ms"], row["max_ms"], row.get("spread_ms"), ratio, spread,
                     verdict(target)])
-    return md(["server", "N", "verified", "connect s", "KiB/conn", "publish ms", "p50 ms",
-               "p99 ms", "max ms", "spread ms", "p99 / floor", "spread / floor", "target"],
-              out)
+    return md(["server", "N", "verified", "connect s", "KiB/conn", "publish ms", "first ms",
+               "p50 ms", "p99 ms", "max ms", "spread ms", "p99 / floor", "spread / floor",
+               "target"], out)
 
 
 def burst(result: dict[str, Any]) -> str:
