@@ -193,9 +193,12 @@ def list_announcements(request: HttpRequest, mine: str = "", priority: str = "",
     limit = max(1, min(limit, 200))
     offset = max(0, offset)
     if mine == "issued":
-        rows = selectors.issued_by(request.auth)[offset:offset + limit]
+        rows = selectors.issued_by(request.auth).prefetch_related(
+            "current_version__attachments")[offset:offset + limit]
         return [_announcement_out(a, request.auth, detail=False) for a in rows]
+    # Each item lists its attachments: one prefetch for the page, not one query per item.
     receipts = selectors.inbox_for(request.auth, priority=priority, issuer=issuer)
+    receipts = receipts.prefetch_related("announcement__current_version__attachments")
     out = []
     page = list(receipts[offset:offset + limit])
     # Fetching them is delivery (issue 6): one UPDATE for the page.
