@@ -214,7 +214,8 @@ def thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
     if thread.announcement_id is not None:
         answers = selectors.official_answers_for(thread.announcement_id)
     context.update({
-        "messages": messages, "form": form, "read_before": read_before,
+        # Not "messages": that name is the flash messages' in base.html.
+        "thread_messages": messages, "form": form, "read_before": read_before,
         "official_answers": answers,
     })
     return render(request, "channels_app/thread_detail.html", context, status=status)
@@ -230,7 +231,7 @@ def thread_messages(request: HttpRequest, thread_id: int) -> HttpResponse:
     except ValueError:
         after = 0
     context = _thread_context(request.user, thread)
-    context["messages"] = selectors.messages_of(thread, after=after)
+    context["thread_messages"] = selectors.messages_of(thread, after=after)
     return render(request, "channels_app/_messages.html", context)
 
 
@@ -265,8 +266,9 @@ def announcement_thread(request: HttpRequest, announcement_id: int) -> HttpRespo
 def message_fragment(request: HttpRequest, message_id: int) -> HttpResponse:
     message = _message_or_404(request.user, message_id)
     context = _thread_context(request.user, message.thread)
-    context["messages"] = [m for m in selectors.messages_of(message.thread, after=message.pk - 1,
-                                                            limit=1)]
+    context["thread_messages"] = list(
+        selectors.messages_of(message.thread, after=message.pk - 1, limit=1)
+    )
     return render(request, "channels_app/_messages.html", context)
 
 
@@ -288,40 +290,43 @@ def message_edit(request: HttpRequest, message_id: int) -> HttpResponse:
                   status=400 if request.method == "POST" else 200)
 
 
+def _message_action(request: HttpRequest, message_id: int, act, success: str = ""
+                    ) -> HttpResponse:
+    """Run one message service for a form button, then return to the message in its thread;
+    a refusal becomes a flash message (the thread page shows it)."""
+    message = _message_or_404(request.user, message_id)
+    try:
+        act(message)
+    except ServiceError as error:
+        flash.error(request, error.message)
+    else:
+        if success:
+            flash.success(request, success)
+    return redirect(reverse("channels_app:thread", args=[message.thread_id]) + f"#m{message.pk}")
+
+
 @login_required
 @require_POST
 def message_delete(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = _message_or_404(request.user, message_id)
-    try:
-        services.message_delete(actor=request.user, message_id=message.pk)
-    except ServiceError as error:
-        flash.error(request, error.message)
-    return redirect(reverse("channels_app:thread", args=[message.thread_id]) + f"#m{message.pk}")
+    return _message_action(request, message_id, lambda message: services.message_delete(
+        actor=request.user, message_id=message.pk))
 
 
 @login_required
 @require_POST
 def message_hide(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = _message_or_404(request.user, message_id)
-    try:
-        services.message_hide(actor=request.user, message_id=message.pk,
-                              reason=request.POST.get("reason", ""))
-    except ServiceError as error:
-        flash.error(request, error.message)
-    return redirect(reverse("channels_app:thread", args=[message.thread_id]) + f"#m{message.pk}")
+    return _message_action(request, message_id, lambda message: services.message_hide(
+        actor=request.user, message_id=message.pk, reason=request.POST.get("reason", "")))
 
 
 @login_required
 @require_POST
 def message_official(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = _message_or_404(request.user, message_id)
-    try:
-        services.official_answer_mark(actor=request.user, message_id=message.pk)
-    except ServiceError as error:
-        flash.error(request, error.message)
-    else:
-        flash.success(request, _("Penjelasan resmi telah ditandatangani."))
-    return redirect(reverse("channels_app:thread", args=[message.thread_id]) + f"#m{message.pk}")
+    return _message_action(
+        request, message_id,
+        lambda message: services.official_answer_mark(actor=request.user, message_id=message.pk),
+        success=_("Penjelasan resmi telah ditandatangani."),
+    )
 
 
 @login_required
