@@ -35,6 +35,8 @@ BENCH_DOMAIN = "bench.invalid"
 SESSION_PREFIX = "bnch"
 #: Channel-layer prefix of channels_redis (its default), to clear stale groups between runs.
 LAYER_PREFIX = "asgi"
+#: The machine's load when this benchmark process started (other work skews every figure).
+LOAD_AT_START = [round(value, 2) for value in os.getloadavg()]
 
 
 def quick() -> bool:
@@ -448,7 +450,8 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "memory_gib": round(mem_kib / 1024 / 1024, 1),
         "python": platform.python_version(),
-        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
+        "load_average_at_start": LOAD_AT_START,
+        "load_average_at_finish": [round(value, 2) for value in os.getloadavg()],
     }
 
 
