@@ -24,8 +24,13 @@ def viewer_for(user: User) -> Viewer:
 
 def unit_groups_for(user: User) -> list[str]:
     """Channel-layer groups of every unit in the user's ancestry (for announcements)."""
+    return unit_groups_of(viewer_for(user))
+
+
+def unit_groups_of(viewer: Viewer) -> list[str]:
+    """The same, from memberships already loaded (the gateway reads them once per connect)."""
     codes: set[str] = set()
-    for code, _role in memberships_of(user):
+    for code, _role in viewer.memberships:
         codes.update(ancestor_codes(code))
     return sorted(f"unit.{code}" for code in codes)
 

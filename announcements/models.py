@@ -297,12 +297,17 @@ class Receipt(models.Model):
     announcement = models.ForeignKey(
         Announcement, on_delete=models.CASCADE, related_name="receipts", db_index=False
     )
+    # No database constraint on user and unit: receipts are only ever written by one
+    # INSERT … SELECT joining those very tables in the same transaction, users are deactivated,
+    # never deleted, and units are PROTECTed by the ORM. The deferred checks cost 600,000
+    # look-ups at COMMIT of a province-wide publication (docs/performance.md, finding 10).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="receipts",
-        db_index=False,
+        db_index=False, db_constraint=False,
     )
     #: The unit through which the user was addressed at publication (for per-unit statistics).
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+",
+                             db_constraint=False)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)

@@ -226,7 +226,11 @@ def receipts_on_publish(*, announcement: Announcement, version: AnnouncementVers
         from announcements.reminders import schedule_reminders
 
         schedule_reminders(announcement)
-    summary_changed(announcement.pk)
+    if not first:
+        # A first publication has nothing delivered, read or acknowledged yet: its totals are
+        # the recipient count, which the page shows anyway; the push (a COUNT over every
+        # receipt and two events) would only slow the publish request.
+        summary_changed(announcement.pk)
     return reset
 
 

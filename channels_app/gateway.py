@@ -184,13 +184,15 @@ class GatewayState:
 
 
 def gateway_state_for(user: User) -> GatewayState:
-    from accounts.selectors import unit_groups_for, viewer_for
+    from accounts.selectors import unit_groups_of, viewer_for
     from channels_app.models import Event
     from channels_app.selectors import channel_groups_for
 
-    groups = {*unit_groups_for(user), f"user.{user.pk}", *channel_groups_for(user)}
+    # Memberships are read once, for both the in-memory filter and the unit groups.
+    viewer = viewer_for(user)
+    groups = {*unit_groups_of(viewer), f"user.{user.pk}", *channel_groups_for(user)}
     head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    return GatewayState(viewer=viewer_for(user), groups=frozenset(groups), head=head)
+    return GatewayState(viewer=viewer, groups=frozenset(groups), head=head)
 
 
 def visible(event, viewer: Viewer, groups: frozenset[str] | set[str]) -> bool:
