@@ -173,6 +173,14 @@ def personas(org: Org) -> Personas:
     )
 
 
+def enable_mfa(user) -> None:
+    """A real allauth TOTP authenticator: what accounts.permissions.user_has_mfa looks for."""
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.get_or_create(user=user, type=Authenticator.Type.TOTP,
+                                        defaults={"data": {"secret": "JBSWY3DPEHPK3PXP"}})
+
+
 def session_cookie_for(user) -> str:
     """Log `user` in (a real session row) and return the session cookie value."""
     client = Client()

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.db import connection, transaction
 
 from announcements import services
 from announcements.models import Announcement
-
-
-def enable_mfa(user) -> None:
-    """A real allauth TOTP authenticator: what user_has_mfa() looks for."""
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP,
-                                 data={"secret": "JBSWY3DPEHPK3PXP"})
+from tests.conftest import enable_mfa
 
 
 @pytest.fixture

@@ -10,16 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from allauth.mfa.models import Authenticator
 
 from channels_app import services
 from channels_app.models import Channel, Thread
-
-
-def enable_mfa(user) -> None:
-    """A real allauth TOTP authenticator: what accounts.permissions.user_has_mfa looks for."""
-    Authenticator.objects.get_or_create(user=user, type=Authenticator.Type.TOTP,
-                                        defaults={"data": {"secret": "JBSWY3DPEHPK3PXP"}})
+from tests.conftest import enable_mfa
 
 
 @dataclass

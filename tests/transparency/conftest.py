@@ -4,17 +4,12 @@ the real announcement services (so every log entry comes from a real publication
 from __future__ import annotations
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.core.cache import cache
 from django.db import connection, transaction
 
 from announcements import services
 from announcements.models import Announcement
-
-
-def enable_mfa(user) -> None:
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP,
-                                 data={"secret": "JBSWY3DPEHPK3PXP"})
+from tests.conftest import enable_mfa
 
 
 @pytest.fixture
