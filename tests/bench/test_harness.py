@@ -84,9 +84,14 @@ def test_bulk_sessions_are_real_logins_for_the_gateway(asgi_server):
             hello = json.loads(ws.recv(timeout=10))
             assert hello["type"] == "hello"
             assert hello["user"] == person.id
+    # Change the last character to a *different* one: appending a fixed "x" made the
+    # forged key equal to the real one whenever the real key already ended in "x".
+    last = keys[0][-1]
+    forged = keys[0][:-1] + ("y" if last == "x" else "x")
+    assert forged != keys[0]
     with pytest.raises(InvalidStatus), connect(
         asgi_server.ws_url, origin=asgi_server.url, open_timeout=10,
-        additional_headers={"Cookie": f"sessionid={keys[0][:-1]}x"},
+        additional_headers={"Cookie": f"sessionid={forged}"},
     ):
         pass
 
