@@ -321,9 +321,14 @@ class Receipt(models.Model):
             models.UniqueConstraint(fields=["announcement", "user"], name="receipt_unique"),
         ]
         indexes = [
-            # "Who in unit X has not acknowledged yet" and per-unit counts.
+            # Who has not acknowledged yet, unit by unit: the pending list is read a page at a
+            # time in (unit, id) order from this index (keyset pagination,
+            # receipt_selectors.pending_page), never sorted whole. Partial, so it shrinks as
+            # acknowledgements arrive; it replaced a full (announcement, unit, acknowledged_at)
+            # index, so publication still maintains the same number of indexes.
             models.Index(
-                fields=["announcement", "unit", "acknowledged_at"], name="receipt_pending_idx"
+                fields=["announcement", "unit", "id"], name="receipt_unacked_idx",
+                condition=models.Q(acknowledged_at=None),
             ),
             # The inbox: my receipts, unread first.
             models.Index(fields=["user", "read_at"], name="receipt_inbox_idx"),
