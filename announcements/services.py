@@ -478,48 +478,67 @@ def _insert_receipts(announcement: Announcement, at: datetime) -> int:
     A recipient is an active user with a membership (or home unit, counting as "member") in one
     of the audience units, or below them when sub-units are included, holding one of the
     audience roles when roles are given. Their receipt's unit is their home unit when that is
-    in the audience, else the first matching membership unit.
+    in the audience, else the first matching membership unit (the smallest unit id).
+
+    The two halves of the SELECT are disjoint by person, so nothing is aggregated over the
+    whole audience: people whose home unit is in the audience (their receipt's unit, one row
+    each, no grouping), then the others through their matching memberships, grouped — only
+    people addressed through a membership outside their home unit reach that GROUP BY (a
+    province-wide announcement to 300,000 people: none, instead of grouping 600,000 rows).
     """
     unit_t = Unit._meta.db_table
     membership_t = Membership._meta.db_table
     user_t = User._meta.db_table
     receipt_t = Receipt._meta.db_table
-    conditions, unit_params = [], []
-    for code in announcement.audience_units:
-        if announcement.audience_subunits:
-            conditions.append("(u.code = %s OR u.code LIKE %s)")
-            unit_params += [code, f"{code}.%"]
-        else:
-            conditions.append("u.code = %s")
-            unit_params.append(code)
-    unit_condition = " OR ".join(conditions)
+
+    def in_audience(alias: str) -> tuple[str, list[str]]:
+        conditions, params = [], []
+        for code in announcement.audience_units:
+            if announcement.audience_subunits:
+                conditions.append(f"({alias}.code = %s OR {alias}.code LIKE %s)")
+                params += [code, f"{code}.%"]
+            else:
+                conditions.append(f"{alias}.code = %s")
+                params.append(code)
+        return " OR ".join(conditions), params
+
     roles = list(announcement.audience_roles)
     role_condition, role_params = "", []
     if roles:
         role_condition = f" AND m.role IN ({', '.join(['%s'] * len(roles))})"
         role_params = roles
-    # Only table names (from model metadata) and placeholders are interpolated below.
-    selects = [
-        f"SELECT m.user_id AS user_id, m.unit_id AS unit_id, 0 AS home FROM {membership_t} m "  # noqa: S608
-        f"JOIN {unit_t} u ON u.id = m.unit_id WHERE ({unit_condition}){role_condition}"
-    ]
-    params: list = [*unit_params, *role_params]
-    if not roles or Role.MEMBER in roles:
+    member_units, member_params = in_audience("u")
+    home_counts = not roles or Role.MEMBER in roles
+    selects: list[str] = []
+    params: list = []
+    membership_join, membership_where = "", ""
+    if home_counts:
+        home_units, home_params = in_audience("hu")
         selects.append(
-            f"SELECT h.id AS user_id, h.home_unit_id AS unit_id, 1 AS home FROM {user_t} h "  # noqa: S608
-            f"JOIN {unit_t} u ON u.id = h.home_unit_id WHERE ({unit_condition})"
+            f"SELECT %s, p.id, p.home_unit_id, %s FROM {user_t} p "  # noqa: S608
+            f"JOIN {unit_t} hu ON hu.id = p.home_unit_id "
+            f"WHERE p.is_active = %s AND ({home_units})"
         )
-        params += unit_params
+        params += [announcement.pk, at, True, *home_params]
+        # The memberships half leaves out the people the home-unit half already has.
+        membership_join = f"LEFT JOIN {unit_t} hu ON hu.id = p.home_unit_id "
+        membership_where = f" AND (hu.id IS NULL OR NOT ({home_units}))"
+    # Only table names (from model metadata) and placeholders are interpolated.
+    selects.append(
+        f"SELECT %s, m.user_id, MIN(m.unit_id), %s FROM {membership_t} m "  # noqa: S608
+        f"JOIN {unit_t} u ON u.id = m.unit_id "
+        f"JOIN {user_t} p ON p.id = m.user_id AND p.is_active = %s {membership_join}"
+        f"WHERE ({member_units}){role_condition}{membership_where} GROUP BY m.user_id"
+    )
+    params += [announcement.pk, at, True, *member_params, *role_params]
+    if home_counts:
+        params += home_params
     sql = (
-        f"INSERT INTO {receipt_t} (announcement_id, user_id, unit_id, created_at) "  # noqa: S608
-        f"SELECT %s, r.user_id, "
-        f"COALESCE(MIN(CASE WHEN r.home = 1 THEN r.unit_id END), MIN(r.unit_id)), %s "
-        f"FROM ({' UNION ALL '.join(selects)}) r "
-        f"JOIN {user_t} active ON active.id = r.user_id AND active.is_active = %s "
-        f"GROUP BY r.user_id"
+        f"INSERT INTO {receipt_t} (announcement_id, user_id, unit_id, created_at) "
+        + " UNION ALL ".join(selects)
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [announcement.pk, at, *params, True])
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 

@@ -91,6 +91,49 @@ def test_recipients_are_limited_to_roles_and_fixed_at_publication(signers_with_m
     assert announcement.receipts.count() == 2  # a later head is not a silent recipient
 
 
+def test_a_receipt_names_the_home_unit_when_addressed_else_the_first_matching_unit(
+    signers_with_mfa, org,
+):
+    from tests.factories import MembershipFactory
+
+    p = signers_with_mfa
+    # Home unit and another membership both addressed: the home unit.
+    both = make_user(org.semarang_dinkes, full_name="Rumah dan anggota")
+    MembershipFactory(user=both, unit=org.semarang_diskominfo, role="head")
+    # Home unit outside the audience, two memberships inside: the first (smallest id) of them.
+    visitor = make_user(org.solo_diskominfo, full_name="Tamu")
+    MembershipFactory(user=visitor, unit=org.semarang_dinkes, role="head")
+    MembershipFactory(user=visitor, unit=org.semarang_diskominfo, role="member")
+    # Home unit only, no membership row at all: counts as a member there.
+    home_only = make_user(org.semarang, full_name="Rumah saja")
+    home_only.memberships.all().delete()
+    make_user(org.semarang_dinkes, full_name="Nonaktif", is_active=False)
+
+    def units_of(**audience) -> dict[str, str]:
+        announcement = publish(p.smg_author, p.smg_signer, **audience)
+        return dict(announcement.receipts.values_list("user__full_name", "unit__code"))
+
+    everyone = units_of(audience_units=("33.74",))
+    first_of_visitor = min((org.semarang_dinkes, org.semarang_diskominfo), key=lambda u: u.pk)
+    assert everyone["Rumah dan anggota"] == "33.74.DINKES"
+    assert everyone["Tamu"] == first_of_visitor.code
+    assert everyone["Rumah saja"] == "33.74"
+    assert everyone["Penyusun Semarang"] == "33.74.DISKOMINFO"
+    assert "Nonaktif" not in everyone and "ASN Surakarta" not in everyone
+
+    # Heads only: home units do not count, memberships decide the unit.
+    heads = units_of(audience_units=("33.74",), roles=("head",))
+    assert heads == {"Rumah dan anggota": "33.74.DISKOMINFO", "Tamu": "33.74.DINKES",
+                     "Kepala Semarang": "33.74.DISKOMINFO"}
+
+    # One OPD without sub-units, members: the visitor through the membership there.
+    members = units_of(audience_units=("33.74.DISKOMINFO",), include_subunits=False,
+                       roles=("member",))
+    assert members["Tamu"] == "33.74.DISKOMINFO"
+    assert members["ASN Semarang"] == "33.74.DISKOMINFO"
+    assert "Rumah dan anggota" not in members and "Rumah saja" not in members
+
+
 def test_receipts_are_inserted_with_one_statement(signers_with_mfa, org):
     from django.test.utils import CaptureQueriesContext
 
