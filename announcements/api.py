@@ -128,7 +128,10 @@ def _version_out(version: AnnouncementVersion, *, full: bool) -> dict:
     return data
 
 
-def _announcement_out(announcement: Announcement, user, *, detail: bool) -> dict:
+def _announcement_out(announcement: Announcement, user, *, detail: bool,
+                      signed_now: int | None = None) -> dict:
+    """The announcement as the API shows it. `signed_now`: the id of the version this very
+    request signed, whose verification is known without checking it again."""
     current = announcement.current_version
     data: dict = {
         "id": announcement.pk,
@@ -159,7 +162,11 @@ def _announcement_out(announcement: Announcement, user, *, detail: bool) -> dict
             out["log_index"] = indices.get(version.pk)
         if current is not None:
             data["current_version"]["log_index"] = indices.get(current.pk)
-        if current is not None:
+        if current is not None and current.pk == signed_now:
+            # Signed a moment ago in this request with the issuer's active key: verifying our
+            # own signature again (~20 ms of the publish request) can only say "valid".
+            data["verification"] = {"status": "valid", "problems": []}
+        elif current is not None:
             badge = selectors.badge_for(announcement, current)
             data["verification"] = {"status": badge.state, "problems": badge.problems}
         withdrawal = getattr(announcement, "withdrawal", None)
@@ -172,9 +179,9 @@ def _announcement_out(announcement: Announcement, user, *, detail: bool) -> dict
     return data
 
 
-def _detail(request: HttpRequest, announcement_id: int) -> dict:
+def _detail(request: HttpRequest, announcement_id: int, signed_now: int | None = None) -> dict:
     announcement = access_announcement(request.auth, announcement_id)
-    return _announcement_out(announcement, request.auth, detail=True)
+    return _announcement_out(announcement, request.auth, detail=True, signed_now=signed_now)
 
 
 @router.post("/announcements", response={201: dict}, summary="Buat draf pengumuman")
@@ -262,12 +269,15 @@ def submit_announcement(request: HttpRequest, announcement_id: int):
 def publish_announcement(request: HttpRequest, announcement_id: int,
                          payload: PublishIn | None = None):
     require_scope(request, "publish")
-    access_announcement(request.auth, announcement_id)
-    services.announcement_publish(
+    before = access_announcement(request.auth, announcement_id)
+    after = services.announcement_publish(
         actor=request.auth, announcement_id=announcement_id,
         publish_at=payload.publish_at if payload else None, ip=_ip(request),
     )
-    return _detail(request, announcement_id)
+    # A scheduled publication leaves the version in force as it was: that one is verified.
+    signed_now = (after.current_version_id
+                  if after.current_version_id != before.current_version_id else None)
+    return _detail(request, announcement_id, signed_now=signed_now)
 
 
 @router.post("/announcements/{announcement_id}/return", response=dict,

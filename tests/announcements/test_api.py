@@ -90,6 +90,36 @@ def test_the_whole_lifecycle_through_the_api(signers_with_mfa):
     assert Client().get(f"/api/v1/verify/{ann['verify_code']}").json()["status"] == "withdrawn"
 
 
+def test_the_publish_response_is_the_announcement_as_read_afterwards(signers_with_mfa):
+    # The response does not verify the signature it has just made; it must still say exactly
+    # what a reader fetching the announcement is told, for a publication and a correction.
+    p = signers_with_mfa
+    author = token_client(p.smg_author, "read", "write")
+    signer = token_client(p.smg_signer, "read", "write", "publish")
+    ann = post(author, "/api/v1/announcements", body()).json()
+    post(author, f"/api/v1/announcements/{ann['id']}/submit")
+    published = post(signer, f"/api/v1/announcements/{ann['id']}/publish")
+    assert published.status_code == 200
+    assert published.json()["verification"] == {"status": "valid", "problems": []}
+    assert published.json() == signer.get(f"/api/v1/announcements/{ann['id']}").json()
+
+    post(author, f"/api/v1/announcements/{ann['id']}/versions",
+         {"title": "Libur nasional (ralat)", "body": "Tutup 17-18 Agustus.", "reason": "Cuti."})
+    post(author, f"/api/v1/announcements/{ann['id']}/submit")
+    corrected = post(signer, f"/api/v1/announcements/{ann['id']}/publish")
+    assert corrected.json()["current_version"]["number"] == 2
+    assert corrected.json() == signer.get(f"/api/v1/announcements/{ann['id']}").json()
+
+    # Scheduled: version 2 stays in force, and its verification is the real one.
+    post(author, f"/api/v1/announcements/{ann['id']}/versions",
+         {"title": "Libur nasional (ralat 2)", "body": "Tutup 17-19 Agustus.", "reason": "Lagi."})
+    post(author, f"/api/v1/announcements/{ann['id']}/submit")
+    later = (timezone.now() + timedelta(days=1)).isoformat()
+    scheduled = post(signer, f"/api/v1/announcements/{ann['id']}/publish", {"publish_at": later})
+    assert scheduled.json()["current_version"]["number"] == 2
+    assert scheduled.json() == signer.get(f"/api/v1/announcements/{ann['id']}").json()
+
+
 def test_inbox_and_issued_lists(published, personas):
     member = token_client(personas.smg_member, "read")
     inbox = member.get("/api/v1/announcements").json()
