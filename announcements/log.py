@@ -167,3 +167,56 @@ def verify_consistency(
         raise ProofError("consistency proof does not lead to the old root hash")
     if sr != second_root:
         raise ProofError("consistency proof does not lead to the new root hash")
+
+
+# --- Compact ranges: appending in O(log n) -------------------------------------------------
+#
+# The tree of n leaves is the left-to-right sequence of perfect subtrees given by the binary
+# digits of n (n = 6: the subtrees of leaves 0-3 and 4-5). Their roots, largest first, are the
+# tree's *compact range*: at most log2(n) + 1 hashes from which the root follows (the right
+# fold below is exactly MTH's split at the largest power of two) and to which a leaf is added
+# by merging equal-sized subtrees, like a carry in binary addition. The server keeps the range
+# with each checkpoint so that appending never reads the leaves (docs/transparency.md).
+
+
+def compact_range(hashes: Sequence[bytes]) -> list[bytes]:
+    """The compact range of the tree whose leaf hashes are `hashes` (reads every leaf)."""
+    nodes: list[bytes] = []
+    start, n = 0, len(hashes)
+    for bit in reversed(range(n.bit_length())):
+        if n >> bit & 1:
+            nodes.append(root_hash(hashes[start:start + (1 << bit)]))
+            start += 1 << bit
+    return nodes
+
+
+def range_append(nodes: Sequence[bytes], size: int, leaf_hash_: bytes) -> list[bytes]:
+    """The compact range of size + 1 leaves from that of `size` leaves and the new leaf hash."""
+    if len(nodes) != size.bit_count():
+        raise ProofError(f"a compact range of size {size} has {size.bit_count()} hashes")
+    merged = [*nodes, leaf_hash_]
+    while size & 1:  # each trailing one bit: two subtrees of equal size become one
+        right, left = merged.pop(), merged.pop()
+        merged.append(node_hash(left, right))
+        size >>= 1
+    return merged
+
+
+def range_root(nodes: Sequence[bytes]) -> bytes:
+    """MTH of the tree whose compact range is `nodes`."""
+    if not nodes:
+        return EMPTY_ROOT
+    root = nodes[-1]
+    for node in reversed(nodes[:-1]):
+        root = node_hash(node, root)
+    return root
+
+
+def pack_range(nodes: Sequence[bytes]) -> bytes:
+    return b"".join(nodes)
+
+
+def unpack_range(data: bytes) -> list[bytes]:
+    if len(data) % HASH_SIZE:
+        raise ProofError("a stored compact range is not a whole number of hashes")
+    return [bytes(data[i:i + HASH_SIZE]) for i in range(0, len(data), HASH_SIZE)]

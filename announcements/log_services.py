@@ -120,7 +120,7 @@ def append_signed(
             leaf_hash=log.leaf_hash(leaf),
             payload=record.payload,
         )
-        sign_checkpoint()
+        sign_checkpoint(appended=entry)
     return entry
 
 
@@ -141,33 +141,75 @@ def log_key() -> LogKey:
     return key
 
 
-def sign_checkpoint() -> Checkpoint:
-    """Sign a checkpoint of the whole log as it is in the database now."""
-    from announcements.log_selectors import latest_checkpoint, leaf_hashes
+def sign_checkpoint(*, appended: LogEntry) -> Checkpoint:
+    """Sign a checkpoint of the log that `appended`, the entry just written, extends by one.
 
-    hashes = leaf_hashes()
+    The new root comes from the previous checkpoint's compact range and the new leaf hash:
+    O(log n) hashes, no leaf read, under the append lock. That range must still give the root
+    the previous checkpoint signed, and the new entry must come right after it; if not (or
+    after a checkpoint signed before ranges were kept) the tree is read from the rows as they
+    are. Whether every row still says what was signed is checked in full by
+    `manage.py audit_log`, and by every witness: consistency proofs come from the rows.
+    """
+    from announcements.log_selectors import latest_checkpoint
+
     previous = latest_checkpoint()
     now = timezone.now().replace(microsecond=0)
     if previous is not None:
         # Times never go backwards, even with clocks of several servers slightly apart.
         now = max(now, previous.created_at)
-        if log.root_hash(hashes[: previous.tree_size]) != bytes(previous.root_hash):
-            # The rows no longer say what was signed: someone changed the database. Publication
-            # goes on (official announcements must not stop), and the next checkpoint makes the
-            # rewrite provable to every witness and auditor. This is the alarm for operators.
-            logger.critical(
-                "transparency log rows differ from checkpoint %s (size %s): the database was "
-                "changed; witnesses will refuse the next checkpoint",
-                previous.pk, previous.tree_size,
-            )
+    extended = _extended_range(previous, appended)
+    size, nodes = extended if extended is not None else _range_from_rows(previous)
     key = log_key()
-    root = log.root_hash(hashes)
-    body = checkpoints.format_checkpoint(key.name, len(hashes), root, now)
+    root = log.range_root(nodes)
+    body = checkpoints.format_checkpoint(key.name, size, root, now)
     signature = checkpoints.sign(body, key.name, signing.load_private_key(key.private_key_pem))
     return Checkpoint.objects.create(
-        tree_size=len(hashes), root_hash=root, created_at=now, log_key=key,
-        note=checkpoints.assemble(body, [signature]),
+        tree_size=size, root_hash=root, created_at=now, log_key=key,
+        note=checkpoints.assemble(body, [signature]), compact_range=log.pack_range(nodes),
     )
+
+
+def _extended_range(previous: Checkpoint | None,
+                    appended: LogEntry) -> tuple[int, list[bytes]] | None:
+    """(size, compact range) after `appended`, from the previous checkpoint alone; None when
+    that checkpoint cannot be extended (no range kept, or it disagrees with what was signed)."""
+    if previous is None:
+        return (1, [bytes(appended.leaf_hash)]) if appended.index == 0 else None
+    try:
+        nodes = log.unpack_range(bytes(previous.compact_range))
+    except log.ProofError:
+        nodes = None
+    size = previous.tree_size
+    if nodes is None or (size and not nodes):
+        return None  # signed before compact ranges were kept (or a damaged range)
+    if (len(nodes) != size.bit_count() or log.range_root(nodes) != bytes(previous.root_hash)
+            or appended.index != size):
+        logger.critical(
+            "transparency log state differs from checkpoint %s (size %s, new entry %s): the "
+            "database was changed; reading the whole log", previous.pk, size, appended.index,
+        )
+        return None
+    return size + 1, log.range_append(nodes, size, bytes(appended.leaf_hash))
+
+
+def _range_from_rows(previous: Checkpoint | None) -> tuple[int, list[bytes]]:
+    """(size, compact range) of every row as stored now: reads every leaf hash."""
+    from announcements.log_selectors import leaf_hashes
+
+    hashes = leaf_hashes()
+    if previous is not None and (
+        log.root_hash(hashes[: previous.tree_size]) != bytes(previous.root_hash)
+    ):
+        # The rows no longer say what was signed: someone changed the database. Publication
+        # goes on (official announcements must not stop), and the next checkpoint makes the
+        # rewrite provable to every witness and auditor. This is the alarm for operators.
+        logger.critical(
+            "transparency log rows differ from checkpoint %s (size %s): the database was "
+            "changed; witnesses will refuse the next checkpoint",
+            previous.pk, previous.tree_size,
+        )
+    return len(hashes), log.compact_range(hashes)
 
 
 # --- Witnesses -----------------------------------------------------------------------------

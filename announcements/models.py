@@ -479,6 +479,10 @@ class Checkpoint(AppendOnlyModel):
     log_key = models.ForeignKey(LogKey, on_delete=models.PROTECT, related_name="+")
     #: The signed note, log signature included (cosignatures are in WitnessCosignature).
     note = models.TextField()
+    #: The tree's compact range (announcements.log): the roots of its perfect subtrees, 32
+    #: bytes each, largest first. The next append starts from it instead of reading every
+    #: leaf. Empty on checkpoints signed before it was kept (the next append reads the rows).
+    compact_range = models.BinaryField(default=b"", blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -99,3 +99,71 @@ def test_postgresql_refuses_changes_to_log_rows(require_postgres, history, sql):
         with connection.cursor() as cursor:
             cursor.execute(sql)
     assert LogEntry.objects.count() == 6
+
+
+def _log_reads(queries) -> list[str]:
+    """The statements that read leaves (or leaf hashes) of the log."""
+    return [q["sql"] for q in queries.captured_queries
+            if q["sql"].startswith("SELECT") and "announcements_logentry" in q["sql"]
+            and "leaf" in q["sql"].split(" FROM ")[0]]
+
+
+@pytest.mark.django_db
+def test_an_append_reads_no_leaf_and_costs_the_same_whatever_the_log_size(history, signers):
+    from django.test.utils import CaptureQueriesContext
+
+    p = signers
+    counts = []
+    for n in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            publish(p.smg_author, p.smg_signer, title=f"Berikutnya {n}", body="Isi.")
+        assert _log_reads(queries) == []
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]
+    # The roots came from the compact ranges, and they are those of the whole tree.
+    hashes = log_selectors.leaf_hashes()
+    for checkpoint in Checkpoint.objects.order_by("id"):
+        assert bytes(checkpoint.root_hash) == log.root_hash(hashes[: checkpoint.tree_size])
+        assert log.unpack_range(bytes(checkpoint.compact_range)) == log.compact_range(
+            hashes[: checkpoint.tree_size])
+    assert Checkpoint.objects.order_by("-id").first().tree_size == 8
+
+
+def _copy_of_latest_checkpoint(compact_range: bytes) -> Checkpoint:
+    latest = Checkpoint.objects.order_by("-id").first()
+    return Checkpoint.objects.create(
+        tree_size=latest.tree_size, root_hash=latest.root_hash, created_at=latest.created_at,
+        log_key=latest.log_key, note=latest.note, compact_range=compact_range,
+    )
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_signed_before_compact_ranges_is_extended_from_the_rows(history, signers):
+    from django.test.utils import CaptureQueriesContext
+
+    _copy_of_latest_checkpoint(b"")  # as every checkpoint signed before migration 0009
+    p = signers
+    with CaptureQueriesContext(connection) as queries:
+        publish(p.smg_author, p.smg_signer, title="Sesudah pembaruan", body="Isi.")
+    assert len(_log_reads(queries)) == 1  # once; the next append starts from the range
+    latest = Checkpoint.objects.order_by("-id").first()
+    hashes = log_selectors.leaf_hashes()
+    assert latest.tree_size == 7 and bytes(latest.root_hash) == log.root_hash(hashes)
+    assert log.unpack_range(bytes(latest.compact_range)) == log.compact_range(hashes)
+    with CaptureQueriesContext(connection) as queries:
+        publish(p.smg_author, p.smg_signer, title="Lagi", body="Isi.")
+    assert _log_reads(queries) == []
+
+
+@pytest.mark.django_db
+def test_a_kept_range_that_does_not_give_the_signed_root_raises_the_alarm(history, signers,
+                                                                         caplog):
+    _copy_of_latest_checkpoint(b"\xab" * 64)  # size 6 = 4 + 2: two hashes, but not these
+    p = signers
+    with caplog.at_level("CRITICAL", logger="announcements.log_services"):
+        publish(p.smg_author, p.smg_signer, title="Sesudah perubahan", body="Isi.")
+    assert "state differs from checkpoint" in caplog.text
+    latest = Checkpoint.objects.order_by("-id").first()
+    hashes = log_selectors.leaf_hashes()
+    # The new checkpoint is the tree the rows hold, as before compact ranges.
+    assert latest.tree_size == 7 and bytes(latest.root_hash) == log.root_hash(hashes)

@@ -199,3 +199,32 @@ def test_degenerate_cases():
         log.inclusion_proof(8, LEAVES[:8])
     with pytest.raises(log.ProofError):
         log.consistency_proof(9, LEAVES[:8])
+
+
+# --- Compact ranges: the O(log n) append the server uses --------------------------------------
+
+
+def test_appending_one_leaf_at_a_time_gives_the_roots_of_the_full_computation():
+    nodes: list[bytes] = []
+    assert log.range_root(nodes) == log.EMPTY_ROOT
+    for size, leaf in enumerate(CT_HASHES):
+        nodes = log.range_append(nodes, size, leaf)
+        assert log.range_root(nodes).hex() == CT_ROOTS[size + 1]
+    nodes = []
+    for size in range(300):
+        leaf = log.leaf_hash(size.to_bytes(2, "big"))
+        nodes = log.range_append(nodes, size, leaf)
+        # At most one hash per binary digit of the size: never the leaves themselves.
+        assert len(nodes) == (size + 1).bit_count()
+        if size < 70 or size in (127, 255, 299):
+            hashes = [log.leaf_hash(i.to_bytes(2, "big")) for i in range(size + 1)]
+            assert nodes == log.compact_range(hashes)
+            assert log.range_root(nodes) == log.root_hash(hashes)
+    assert log.unpack_range(log.pack_range(nodes)) == nodes
+
+
+def test_a_compact_range_of_the_wrong_length_is_refused():
+    with pytest.raises(log.ProofError):
+        log.range_append([HAB], 3, HD)  # size 3 is two subtrees (2 + 1 leaves), not one
+    with pytest.raises(log.ProofError):
+        log.unpack_range(HA + b"x")

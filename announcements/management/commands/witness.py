@@ -36,6 +36,10 @@ class Inconsistent(Exception):
     pass
 
 
+class NotServed(CommandError):
+    """The log answered 404."""
+
+
 class Command(BaseCommand):
     help = "Witness the transparency log: check consistency, cosign, post the cosignature."
     requires_system_checks: list = []
@@ -77,7 +81,8 @@ class Command(BaseCommand):
             with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            raise CommandError(f"GET {url}: HTTP {exc.code} {exc.read()[:300]!r}") from exc
+            error = NotServed if exc.code == 404 else CommandError
+            raise error(f"GET {url}: HTTP {exc.code} {exc.read()[:300]!r}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise CommandError(f"GET {url}: {exc}") from exc
 
@@ -155,9 +160,16 @@ class Command(BaseCommand):
             if new.root != old.root:
                 raise Inconsistent(f"two different roots for size {new.size}")
             return []
-        data = self._get(
-            f"{base}/api/v1/log/proof/consistency?from={old.size}&to={new.size}", timeout
-        )
+        try:
+            data = self._get(
+                f"{base}/api/v1/log/proof/consistency?from={old.size}&to={new.size}", timeout
+            )
+        except NotServed as exc:
+            # The log signed a tree of new.size leaves and cannot prove it: rows are missing
+            # behind a checkpoint, which is evidence like a proof that does not verify.
+            raise Inconsistent(
+                f"the log cannot prove that checkpoint {new.size} extends {old.size} ({exc})"
+            ) from exc
         try:
             proof = [base64.b64decode(p, validate=True) for p in data["consistency_path"]]
             log.verify_consistency(old.size, new.size, old.root, new.root, proof)
