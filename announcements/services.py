@@ -467,6 +467,10 @@ def _signed(record: SignedRecord) -> None:
     """Called once for every signed record, inside the transaction that signs it.
 
     The place for what must accompany every signature (the transparency log appends here).
+    Call it last, just before the event: the log's append lock is held until commit and
+    serialises publications, so everything else they write (above all the receipts) is
+    written before it, and concurrent publications overlap up to this point. Nothing before
+    it may take emit()'s lock: the log lock comes first (log_services.LOG_LOCK_KEY).
     """
     from announcements import log_services
 
@@ -585,7 +589,6 @@ def _publish(announcement: Announcement, version: AnnouncementVersion, signer: U
     version.supersedes_hash = previous.content_hash if previous else ""
     version.state = VersionState.PUBLISHED
     version.save()
-    _signed(version)
     announcement.current_version = version
     announcement.status = Status.PUBLISHED
     if previous is None:
@@ -599,6 +602,7 @@ def _publish(announcement: Announcement, version: AnnouncementVersion, signer: U
     audit(actor=signer, action="announcement.publish", target=announcement,
           data={"version": version.number, "content_hash": version.content_hash,
                 "key_id": key.key_id, "recipients": recipients}, ip=ip)
+    _signed(version)
     _emit("corrected" if previous else "published", announcement, version)
     return announcement
 
@@ -688,7 +692,6 @@ def _withdraw(announcement: Announcement, signer: User, reason: str,
         content_hash=signing.content_hash(data), signature=signing.sign(key.private_key_pem, data),
         key_id=key.key_id, signing_key=key, signer=signer,
     )
-    _signed(withdrawal)
     # A pending correction dies with the announcement.
     announcement.versions.exclude(state=VersionState.PUBLISHED).delete()
     announcement.status = Status.WITHDRAWN
@@ -696,6 +699,7 @@ def _withdraw(announcement: Announcement, signer: User, reason: str,
     announcement.save(update_fields=["status", "withdrawn_at"])
     audit(actor=signer, action="announcement.withdraw", target=announcement,
           data={"reason": reason, "content_hash": withdrawal.content_hash}, ip=ip)
+    _signed(withdrawal)
     _emit("withdrawn", announcement, announcement.current_version)
     return withdrawal
 

@@ -158,6 +158,31 @@ def test_receipts_are_inserted_with_one_statement(signers_with_mfa, org):
     assert sum("INSERT INTO" in q and "receipt" in q for q in many_sql) == 1
 
 
+@pytest.mark.services
+def test_the_log_lock_is_taken_after_the_receipts_are_written(require_postgres,
+                                                              signers_with_mfa):
+    # The log's advisory lock serialises publications until commit: receipts (the bulk of a
+    # publication) are written before it so that concurrent publications overlap, and the
+    # event lock comes after it, never before (no lock cycle).
+    from django.test.utils import CaptureQueriesContext
+
+    from announcements.log_services import LOG_LOCK_KEY
+    from comms.realtime import EVENT_LOCK_KEY
+
+    p = signers_with_mfa
+    draft = make_draft(p.smg_author)
+    services.announcement_submit(actor=p.smg_author, announcement_id=draft.pk)
+    with CaptureQueriesContext(connection) as queries:
+        services.announcement_publish(actor=p.smg_signer, announcement_id=draft.pk)
+    sql = [q["sql"] for q in queries.captured_queries]
+    receipts = next(i for i, q in enumerate(sql) if q.startswith("INSERT INTO")
+                    and "announcements_receipt" in q)
+    log_lock = next(i for i, q in enumerate(sql) if f"pg_advisory_xact_lock({LOG_LOCK_KEY})" in q)
+    event_lock = next(i for i, q in enumerate(sql)
+                      if f"pg_advisory_xact_lock({EVENT_LOCK_KEY})" in q)
+    assert receipts < log_lock < event_lock
+
+
 def test_an_author_cannot_publish(signers_with_mfa):
     p = signers_with_mfa
     draft = make_draft(p.smg_author)
