@@ -176,13 +176,13 @@ def _extended_range(previous: Checkpoint | None,
     that checkpoint cannot be extended (no range kept, or it disagrees with what was signed)."""
     if previous is None:
         return (1, [bytes(appended.leaf_hash)]) if appended.index == 0 else None
+    kept, size = bytes(previous.compact_range), previous.tree_size
+    if not kept:
+        return None  # signed before compact ranges were kept (migration 0009)
     try:
-        nodes = log.unpack_range(bytes(previous.compact_range))
+        nodes = log.unpack_range(kept)
     except log.ProofError:
-        nodes = None
-    size = previous.tree_size
-    if nodes is None or (size and not nodes):
-        return None  # signed before compact ranges were kept (or a damaged range)
+        nodes = []
     if (len(nodes) != size.bit_count() or log.range_root(nodes) != bytes(previous.root_hash)
             or appended.index != size):
         logger.critical(
