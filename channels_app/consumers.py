@@ -1,9 +1,14 @@
 """The WebSocket gateway at /ws/: one consumer per connection. Protocol: docs/realtime.md.
 
 The connection joins groups (its user's units and their ancestors, its channels and threads,
-`user.<id>`), filters every group event in memory with the Viewer it loaded at connect, and
+`user.<id>`) through the process's dispatcher (`channels_app.dispatch`), which hands it every
+event of those groups; it filters each in memory with the Viewer it loaded at connect, and
 answers client frames: `ping`, `resume`, `subscribe`/`unsubscribe`, and the actions other apps
 register in `channels_app.gateway`.
+
+While the connection is busy (connecting, handling a client frame, recomputing its groups) live
+events are held and taken afterwards, in order: as when each connection read its own layer
+queue one message at a time, a resume and the live events it covers never interleave.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import json
 import logging
 import random
 import time
-from collections import OrderedDict
+from collections import deque
+from collections.abc import Coroutine
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -23,10 +29,17 @@ from django.utils.translation import gettext as _
 
 from accounts.services import session_hash
 from channels_app import gateway
+from channels_app.dispatch import (
+    BACKLOG_LIMIT,
+    RAW_SEND_SCOPE_KEY,
+    FrameWriter,
+    SentIds,
+    get_dispatcher,
+)
 from channels_app.gateway import FrameError, error_frame
 from channels_app.relay import ensure_relay_loop
 from comms.errors import ServiceError
-from comms.realtime import SESSION_ENDED, SUBSCRIPTION_CHANGED, audience_allows
+from comms.realtime import CONTROL_TYPES, SESSION_ENDED, audience_allows
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +47,8 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_BIG = 1009
 CLOSE_TOO_BIG_APP = 4009
-#: Ids of events recently sent on this connection, for de-duplication (an event pushed to two
-#: groups of the connection arrives twice; the relay may re-push an event).
-RECENT_IDS = 4096
+#: The client read too slowly and fell more than dispatch.BACKLOG_LIMIT frames behind.
+CLOSE_TOO_SLOW = 4408
 #: A unit-wide subscription.changed is applied by each connection within this many seconds.
 RECOMPUTE_SPREAD_SECONDS = 3.0
 
@@ -59,6 +71,10 @@ class TokenBucket:
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):
+    # No layer channel per connection: the process's dispatcher holds the only one (a name no
+    # CHANNEL_LAYERS entry has makes Channels' get_channel_layer() answer None).
+    channel_layer_alias = None
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels 4.3 runs close_old_connections() in a worker thread before *every* message;
         # with thousands of connections a broadcast then costs thousands of thread hops
@@ -86,7 +102,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session") if self.token is None else None
         self.session_hash = session_hash(session.session_key if session else None)
         self.bucket = TokenBucket(gateway.RATE_PER_SECOND, gateway.RATE_BURST)
-        self.recent: OrderedDict[int, None] = OrderedDict()
+        self.sent = SentIds()
         #: Live events up to this id were covered by the last resume.
         self.resume_floor = 0
         #: Groups of the user (units, channels, own), recomputed on subscription.changed.
@@ -97,60 +113,112 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.extra_groups: set[str] = set()
         self.joined: set[str] = set()
         self.pending_recompute: asyncio.Future | None = None
+        self.tasks: set[asyncio.Task] = set()
+        #: Live events are held while this is above 0 (see the module docstring).
+        self.busy = 1
+        self.held: deque[dict[str, Any]] = deque()
+        self.writer: FrameWriter | None = None
+        self.closing = False
+        self.dispatcher = get_dispatcher()
         state = await database_sync_to_async(gateway.gateway_state_for)(user)
         self.viewer = state.viewer
         self.base_groups = set(state.groups)
         await self._sync_groups()
         await self.accept()
-        await self.send_json({"type": "hello", "user": user.pk, "last": state.head})
+        # From here on frames go straight to the server (dispatch.RAW_SEND_SCOPE_KEY); the
+        # session middleware's send wrapper is only needed for the handshake.
+        self.writer = FrameWriter(
+            self.scope.get(RAW_SEND_SCOPE_KEY) or self.base_send, self._fell_behind
+        )
+        self._reply({"type": "hello", "user": user.pk, "last": state.head})
+        self._done()
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "pending_recompute", None) is not None:
             self.pending_recompute.cancel()
-        for group in getattr(self, "joined", ()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        for task in getattr(self, "tasks", ()):
+            task.cancel()
+        if getattr(self, "writer", None) is not None:
+            self.writer.close()
+        if hasattr(self, "dispatcher"):
+            joined, self.joined = self.joined, set()
+            await self.dispatcher.leave(self, joined)
 
     async def _sync_groups(self) -> None:
         wanted = self.base_groups | self.extra_groups | set(self.subscriptions.values())
-        for group in sorted(wanted - self.joined):
-            await self.channel_layer.group_add(group, self.channel_name)
-        for group in sorted(self.joined - wanted):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        added, removed = sorted(wanted - self.joined), sorted(self.joined - wanted)
         self.joined = wanted
+        await self.dispatcher.join(self, added)
+        await self.dispatcher.leave(self, removed)
 
-    async def send_json(self, content: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(content, separators=(",", ":"), ensure_ascii=False))
+    def _reply(self, content: dict[str, Any]) -> None:
+        self.writer.write(json.dumps(content, separators=(",", ":"), ensure_ascii=False))
 
-    # --- Events from the channel layer ------------------------------------------------------
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
-    async def event_push(self, message: dict[str, Any]) -> None:
-        kind = message["event"]
-        if kind == SESSION_ENDED:
-            await self._session_ended(message)
+    def _fell_behind(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if not self.closing:
+            self.closing = True
+            self._spawn(self.close(code=CLOSE_TOO_SLOW))
+
+    # --- Events from the dispatcher ---------------------------------------------------------
+
+    def offer(self, message: dict[str, Any]) -> None:
+        """A group event of this connection (channels_app.dispatch.Member); never awaits."""
+        if self.busy:
+            if len(self.held) >= BACKLOG_LIMIT:
+                # Stuck for that long (a close waiting on a client that stopped reading): the
+                # client will resume from the database after it reconnects.
+                self.held.clear()
+                self._fell_behind()
+                return
+            self.held.append(message)
             return
-        if kind == SUBSCRIPTION_CHANGED:
-            await self._resubscribe(message)
+        self._take(message)
+
+    def _take(self, message: dict[str, Any]) -> None:
+        kind = message["event"]
+        if kind in CONTROL_TYPES:
+            # Handled like a client frame: the events behind it wait until it is done.
+            self.busy += 1
+            self._spawn(self._control(message))
             return
         event_id = message["id"]
-        if event_id <= self.resume_floor or event_id in self.recent:
+        if event_id <= self.resume_floor or event_id in self.sent:
             return
         if not audience_allows(message["audience"], self.viewer):
             return
-        self._remember(event_id)
+        self.sent.add(event_id)
         # The text was serialised once for every connection (comms.realtime.event_message).
-        await self.send(text_data=message["text"])
+        self.writer.write(message["text"])
         gateway.observe_delivery(kind, event_id, self.user.pk)
 
-    def _remember(self, event_id: int) -> None:
-        self.recent[event_id] = None
-        if len(self.recent) > RECENT_IDS:
-            self.recent.popitem(last=False)
+    def _done(self) -> None:
+        """The end of a busy stretch: take the events held meanwhile, in order."""
+        while self.held and self.busy == 1:
+            self._take(self.held.popleft())
+        self.busy -= 1
+
+    async def _control(self, message: dict[str, Any]) -> None:
+        try:
+            if message["event"] == SESSION_ENDED:
+                await self._session_ended(message)
+            else:
+                await self._resubscribe(message)
+        finally:
+            self._done()
 
     async def _session_ended(self, message: dict[str, Any]) -> None:
         if not audience_allows(message["audience"], self.viewer):
             return
         ended = message["data"].get("session")
         if ended is None or ended == self.session_hash:
+            self.writer.close()
             await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def _resubscribe(self, message: dict[str, Any]) -> None:
@@ -168,7 +236,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
 
     async def _recompute_later(self, since: int) -> None:
         await asyncio.sleep(random.uniform(0, RECOMPUTE_SPREAD_SECONDS))
-        await self._recompute_groups(since)
+        self.busy += 1
+        try:
+            await self._recompute_groups(since)
+        finally:
+            self._done()
 
     async def _recompute_groups(self, since: int) -> None:
         state = await database_sync_to_async(gateway.gateway_state_for)(self.user)
@@ -181,14 +253,21 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             # Events sent to a group between the change (event `since`) and our joining it
             # were published to nobody here (pub/sub keeps nothing): fetch them from the log.
             result = await database_sync_to_async(gateway.events_for_resume)(
-                viewer=self.viewer, groups=added, after=since, skip=list(self.recent),
+                viewer=self.viewer, groups=added, after=since, skip=list(self.sent),
                 look_back=False,
             )
-            await self._send_events(result)
+            self._send_events(result)
 
     # --- Frames from the client -------------------------------------------------------------
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        self.busy += 1
+        try:
+            await self._receive_frame(message)
+        finally:
+            self._done()
+
+    async def _receive_frame(self, message: dict[str, Any]) -> None:
         text = message.get("text")
         raw_size = len(text) if text is not None else len(message.get("bytes") or b"")
         # A str of n characters has at most 4n UTF-8 bytes: encode only when it matters.
@@ -199,7 +278,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return
         if not self.bucket.take():
             message_text = _("Terlalu banyak bingkai; pelan-pelan.")
-            await self.send_json(error_frame("rate_limited", message_text))
+            self._reply(error_frame("rate_limited", message_text))
             return
         try:
             if text is None:
@@ -208,14 +287,15 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 raise FrameError("too_large", _("Bingkai terlalu besar."))
             await self._handle_frame(self._parse(text))
         except FrameError as exc:
-            await self.send_json(error_frame(exc.code, exc.message))
+            self._reply(error_frame(exc.code, exc.message))
         except ServiceError as exc:
-            await self.send_json(error_frame(exc.code, str(exc.message)))
+            self._reply(error_frame(exc.code, str(exc.message)))
 
     async def _close_too_big(self) -> None:
         # The server itself closes with 1009 first when started with the 64 KiB limit
         # (docs/deployment.md); this check covers a server started without it. Daphne's
         # WebSocket library lets an application close only with 1000 or 3000-4999, hence 4009.
+        self.writer.close()
         try:
             await self.close(code=CLOSE_TOO_BIG)
         except Exception:
@@ -238,7 +318,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     async def _handle_frame(self, frame: dict[str, Any]) -> None:
         kind = frame["type"]
         if kind == "ping":
-            await self.send_json({"type": "pong"})
+            self._reply({"type": "pong"})
         elif kind == "resume":
             gateway.validate_fields(frame, {"after": int})
             if frame["after"] < 0:
@@ -250,29 +330,29 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             subscription, value = gateway.subscription_topic(frame)
             if self.subscriptions.pop((subscription.topic, value), None) is not None:
                 await self._sync_groups()
-            await self.send_json({"type": "unsubscribed", subscription.topic: value})
+            self._reply({"type": "unsubscribed", subscription.topic: value})
         else:
             await self._run_action(kind, frame)
 
     async def _resume(self, after: int) -> None:
-        # Live events wait in the channel layer while this runs (a consumer handles one message
-        # at a time); those the resume covered are dropped by resume_floor / recent afterwards.
+        # Live events are held while this runs (the frame keeps the connection busy); those the
+        # resume covered are dropped by resume_floor / sent afterwards.
         result = await database_sync_to_async(gateway.events_for_resume)(
-            viewer=self.viewer, groups=self.joined, after=after, skip=list(self.recent)
+            viewer=self.viewer, groups=self.joined, after=after, skip=list(self.sent)
         )
-        await self._send_events(result)
+        self._send_events(result)
         self.resume_floor = max(self.resume_floor, result.last)
         frame: dict[str, Any] = {"type": "resumed", "last": result.last}
         if result.more:
             frame["more"] = True
-        await self.send_json(frame)
+        self._reply(frame)
 
-    async def _send_events(self, result: gateway.ResumeResult) -> None:
+    def _send_events(self, result: gateway.ResumeResult) -> None:
         for event_id, text in result.events:
-            if event_id in self.recent:
+            if event_id in self.sent:
                 continue
-            self._remember(event_id)
-            await self.send(text_data=text)
+            self.sent.add(event_id)
+            self.writer.write(text)
             gateway.observe_delivery(result.kinds[event_id], event_id, self.user.pk)
 
     async def _subscribe(self, frame: dict[str, Any]) -> None:
@@ -284,7 +364,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         group = await database_sync_to_async(subscription.resolve)(self.user, value)
         self.subscriptions[key] = group
         await self._sync_groups()
-        await self.send_json({"type": "subscribed", subscription.topic: value})
+        self._reply({"type": "subscribed", subscription.topic: value})
 
     async def _run_action(self, kind: str, frame: dict[str, Any]) -> None:
         action = gateway.get_action(kind)
@@ -308,7 +388,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             logger.exception("gateway action %s failed", kind)
             raise FrameError("internal", _("Terjadi kesalahan; coba lagi.")) from None
         if reply is not None:
-            await self.send_json(reply)
+            self._reply(reply)
 
     async def _join_extra(self, group: str) -> None:
         self.extra_groups.add(group)

@@ -146,7 +146,10 @@ def claim_event(event_id: int) -> bool:
 async def _group_send_all(groups: list[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     for group in groups:
-        await layer.group_send(group, message)
+        # Each copy names its group: a gateway process receives every group it serves on one
+        # layer channel and hands the event to that group's connections
+        # (channels_app.dispatch).
+        await layer.group_send(group, {**message, "group": group})
 
 
 _push_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="realtime-push")
