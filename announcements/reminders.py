@@ -15,7 +15,7 @@ nothing twice: recipients who already have the notice of that round are skipped,
 constraints back that up.
 
 This module also holds the deferred half of the live-statistics throttle
-(`publish_summary_later`, see announcements.receipts.summary_changed).
+(`publish_summary_later`, `publish_summaries_later`, see announcements.receipts.summary_changed).
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ def publish_summary_later(announcement_id: int) -> bool:
     from announcements.receipts import publish_summary_deferred
 
     return publish_summary_deferred(announcement_id)
+
+
+@task()
+def publish_summaries_later(announcement_ids: list[int]) -> int:
+    """The deferred half for several announcements at once (receipts.summary_changed_later).
+    Returns how many were published now; the others were retried a second later."""
+    from announcements.receipts import publish_summary_deferred
+
+    return sum(publish_summary_deferred(announcement_id) for announcement_id in announcement_ids)
 
 
 @task()
