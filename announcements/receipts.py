@@ -3,7 +3,9 @@
 One service per write, called alike by the page (htmx), the JSON API and the WebSocket gateway:
 
 - `receipt_mark_read`: the recipient opened the announcement (page or API `GET`/`POST …/read`);
-- `receipt_acknowledge`: "Saya telah membaca dan memahami" for one version;
+- `receipts_acknowledge_many`: "Saya telah membaca dan memahami" for one version, for a batch
+  of requests in one transaction (the WebSocket's group commit, announcements.ack_batch);
+  `receipt_acknowledge` is its batch of one (page and API);
 - `receipts_mark_delivered`: the recipient's client fetched the announcements (inbox, API list);
 - `receipts_mark_pushed`: a batch of pushes the gateway reported (announcements.delivery);
 - `receipts_on_publish`: called by announcements.services when a version is published (resets
@@ -23,13 +25,15 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -164,52 +168,145 @@ def published_versions(announcement_id: int) -> dict[int, bool]:
     )
 
 
-@transaction.atomic
-def receipt_acknowledge(*, user: User, announcement_id: int, version: int) -> AckResult:
-    """"Saya telah membaca dan memahami" for `version` of the announcement.
+@dataclass(frozen=True)
+class AckRequest:
+    """One "Saya telah membaca dan memahami": `user` confirms `version` of the announcement."""
 
-    Idempotent: acknowledging a version already covered changes nothing. Refused: not a
-    recipient (404 `not_found`), a version that was never published (400 `unknown_version`),
-    a version older than a correction that asks for re-acknowledgement (409
-    `version_superseded`), a withdrawn announcement (409 `withdrawn`), an announcement that asks
-    for no acknowledgement (409 `ack_not_required`).
+    user: User
+    announcement_id: int
+    version: int
+
+
+def receipt_acknowledge(*, user: User, announcement_id: int, version: int) -> AckResult:
+    """"Saya telah membaca dan memahami" for `version` of the announcement (page and API): a
+    batch of one of `receipts_acknowledge_many`, whose refusal, if any, is raised."""
+    [outcome] = receipts_acknowledge_many(
+        [AckRequest(user=user, announcement_id=announcement_id, version=version)])
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def receipts_acknowledge_many(requests: Sequence[AckRequest]) -> list[AckResult | ServiceError]:
+    """Acknowledge a batch in one transaction; one outcome per request, in order.
+
+    Each request is judged alone, as if the batch ran one request after the other: idempotent
+    (acknowledging a version already covered changes nothing, `changed=False`); refused, with
+    the refusal as its outcome, for: not a recipient (404 `not_found`), a version that was never
+    published (400 `unknown_version`), a version older than a correction that asks for
+    re-acknowledgement (409 `version_superseded`), a withdrawn announcement (409 `withdrawn`), an
+    announcement that asks for no acknowledgement (409 `ack_not_required`). A refusal never
+    fails the others: every check is made on rows read up front, so only a database error can
+    fail the batch, and then it fails it whole (nothing is half written).
+
+    A fixed number of queries whatever the batch size (the WebSocket group commit,
+    announcements.ack_batch, sends hundreds at once): one read of the receipts with their
+    announcements, one of the published versions, one UPDATE per announcement and version
+    acknowledged; then one throttled summary per announcement changed, after commit.
     """
-    found = access_own_receipt(user, announcement_id)
-    announcement = found.announcement
-    # The row lock serialises two acknowledgements of one user (two tabs, page and socket).
-    receipt = Receipt.objects.select_for_update().get(pk=found.pk)
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for request in requests:
+        if _may_acknowledge(request):
+            wanted[request.announcement_id].add(request.user.pk)
+    receipts: dict[tuple[int, int], Receipt] = {}
+    if wanted:
+        mine = Q()
+        for announcement_id, user_ids in wanted.items():
+            mine |= Q(announcement_id=announcement_id, user_id__in=sorted(user_ids))
+        # The row locks serialise acknowledgements of one receipt (two tabs, page and socket,
+        # two server processes); taken in one order, so that two batches never deadlock.
+        rows = (
+            Receipt.objects.select_related("announcement")
+            .select_for_update(of=("self",))
+            .filter(mine)
+            .exclude(announcement__current_version=None)
+            .order_by("announcement_id", "user_id")
+        )
+        receipts = {(row.announcement_id, row.user_id): row for row in rows}
+    published: dict[int, dict[int, bool]] = defaultdict(dict)
+    if receipts:
+        for announcement_id, number, reack in AnnouncementVersion.objects.filter(
+            announcement_id__in={announcement_id for announcement_id, _user in receipts},
+            state=VersionState.PUBLISHED,
+        ).values_list("announcement_id", "number", "requires_reack"):
+            published[announcement_id][number] = reack
+
+    now = timezone.now()
+    outcomes: list[AckResult | ServiceError] = []
+    changed: dict[int, Receipt] = {}
+    for request in requests:
+        receipt = receipts.get((request.announcement_id, request.user.pk))
+        if receipt is None or not _may_acknowledge(request):
+            outcomes.append(NotFound())
+            continue
+        refusal = _ack_refusal(receipt.announcement, published[request.announcement_id],
+                              request.version)
+        if refusal is not None:
+            outcomes.append(refusal)
+            continue
+        if (receipt.acknowledged_at is not None and receipt.acknowledged_version is not None
+                and receipt.acknowledged_version >= request.version):
+            outcomes.append(AckResult(copy(receipt), changed=False))
+            continue
+        receipt.delivered_at = receipt.delivered_at or now
+        receipt.read_at = receipt.read_at or now
+        receipt.acknowledged_at = now
+        receipt.acknowledged_version = request.version
+        changed[receipt.pk] = receipt
+        # A copy: a later request of the same batch (another tab) may change the receipt again.
+        outcomes.append(AckResult(copy(receipt), changed=True))
+
+    by_version: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for receipt in changed.values():
+        by_version[(receipt.announcement_id, receipt.acknowledged_version)].append(receipt.pk)
+    for (_announcement_id, version), pks in sorted(by_version.items()):
+        # Every receipt of the batch is acknowledged at the same `now`; delivered and read keep
+        # their first time (the rows are locked, so the Python copies above say the same).
+        Receipt.objects.filter(pk__in=pks).update(
+            delivered_at=Coalesce("delivered_at", Value(now)),
+            read_at=Coalesce("read_at", Value(now)),
+            acknowledged_at=now,
+            acknowledged_version=version,
+        )
+    for announcement_id in sorted({announcement_id for announcement_id, _v in by_version}):
+        summary_changed(announcement_id)
+    return outcomes
+
+
+#: Ids are positive 64-bit integers; a larger number from a client must not reach the query,
+#: where it would fail the whole batch (SQLite cannot even bind it).
+_MAX_ID = 2**63 - 1
+
+
+def _may_acknowledge(request: AckRequest) -> bool:
+    user = request.user
+    return (user.is_authenticated and user.is_active
+            and 0 < request.announcement_id <= _MAX_ID)
+
+
+def _ack_refusal(announcement: Announcement, published: dict[int, bool],
+                version: int) -> ServiceError | None:
+    """Why `version` of the announcement may not be acknowledged (None: it may)."""
     if announcement.status == Status.WITHDRAWN:
-        raise ServiceError("withdrawn", _("Pengumuman ini telah dicabut."), status=409)
+        return ServiceError("withdrawn", _("Pengumuman ini telah dicabut."), status=409)
     if not announcement.requires_ack:
-        raise ServiceError("ack_not_required",
-                           _("Pengumuman ini tidak meminta konfirmasi."), status=409)
-    published = published_versions(announcement_id)
+        return ServiceError("ack_not_required",
+                            _("Pengumuman ini tidak meminta konfirmasi."), status=409)
     if version not in published:
-        raise ServiceError(
+        return ServiceError(
             "unknown_version", _("Versi %(n)s dari pengumuman ini tidak ada.") % {"n": version},
             fields={"version": [_("Versi tidak dikenal.")]}, status=400,
         )
-    floor = reack_floor(published)
-    if version < floor:
-        raise ServiceError(
+    if version < reack_floor(published):
+        return ServiceError(
             "version_superseded",
             _("Versi %(n)s telah diralat dan ralatnya meminta konfirmasi ulang: bacalah versi "
               "%(current)s lalu konfirmasi.") % {"n": version, "current": max(published)},
             fields={"version": [_("Versi ini sudah tidak berlaku untuk konfirmasi.")]},
             status=409,
         )
-    if (receipt.acknowledged_at is not None and receipt.acknowledged_version is not None
-            and receipt.acknowledged_version >= version):
-        return AckResult(receipt, changed=False)
-    now = timezone.now()
-    receipt.delivered_at = receipt.delivered_at or now
-    receipt.read_at = receipt.read_at or now
-    receipt.acknowledged_at = now
-    receipt.acknowledged_version = version
-    receipt.save(update_fields=["delivered_at", "read_at", "acknowledged_at",
-                                "acknowledged_version"])
-    summary_changed(announcement_id)
-    return AckResult(receipt, changed=True)
+    return None
 
 
 def receipts_on_publish(*, announcement: Announcement, version: AnnouncementVersion,

@@ -1,8 +1,9 @@
 """WebSocket frames of receipts, registered with the gateway (channels_app.gateway):
 
-- `{"type": "ack", "announcement": 7, "version": 2}` → `receipt_acknowledge`, answered with
+- `{"type": "ack", "announcement": 7, "version": 2}` → `receipts_acknowledge_many` by group
+  commit (announcements.ack_batch: the frames of ~10 ms share one transaction), answered with
   `{"type": "acked", "announcement": 7, "version": 2, "acknowledged_at": "…", "changed": true}`
-  or an error frame with the service's code (`not_found`, `unknown_version`,
+  after the commit, or an error frame with the service's code (`not_found`, `unknown_version`,
   `version_superseded` …); the connection stays open either way.
 - `{"type": "subscribe", "stats": 7}` → joins the announcement's statistics group after
   `access_receipt_stats` (404 → error frame `not_found`): `receipt.summary` events follow.
@@ -14,13 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.db import database_sync_to_async
-
-from announcements import delivery
+from announcements import ack_batch, delivery
 from announcements.permissions import access_receipt_stats
 from announcements.receipts import (
     DELIVERY_EVENT_TYPES,
-    receipt_acknowledge,
+    AckRequest,
     scoped_stats_group,
     stats_group,
 )
@@ -34,9 +33,8 @@ from channels_app.gateway import (
 
 
 async def ack(ctx: ActionContext, frame: dict[str, Any]) -> dict[str, Any]:
-    result = await database_sync_to_async(receipt_acknowledge)(
-        user=ctx.user, announcement_id=frame["announcement"], version=frame["version"]
-    )
+    result = await ack_batch.acknowledge(AckRequest(
+        user=ctx.user, announcement_id=frame["announcement"], version=frame["version"]))
     receipt = result.receipt
     return {
         "type": "acked",

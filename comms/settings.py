@@ -236,6 +236,9 @@ except ValueError:
     raise ImproperlyConfigured("ACK_REMINDER_HOURS must be whole hours, e.g. 24,2.") from None
 if any(h < 1 for h in ACK_REMINDER_HOURS):
     raise ImproperlyConfigured("ACK_REMINDER_HOURS must be at least 1 hour each.")
+# WebSocket acknowledgements are written in batches (group commit, announcements.ack_batch):
+# a frame waits at most this long for others to share its transaction.
+ACK_BATCH_WINDOW_MS = env_int("ACK_BATCH_WINDOW_MS", 10, minimum=0)
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "id"
