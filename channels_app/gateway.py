@@ -188,9 +188,13 @@ def gateway_state_for(user: User) -> GatewayState:
     from channels_app.models import Event
     from channels_app.selectors import channel_groups_for
 
-    # Memberships are read once, for both the in-memory filter and the unit groups.
+    # Memberships are read once, for the in-memory filter, the unit groups and the channels.
     viewer = viewer_for(user)
-    groups = {*unit_groups_of(viewer), f"user.{user.pk}", *channel_groups_for(user)}
+    groups = {
+        *unit_groups_of(viewer),
+        f"user.{user.pk}",
+        *channel_groups_for(user, memberships=viewer.memberships),
+    }
     head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
     return GatewayState(viewer=viewer, groups=frozenset(groups), head=head)
 

@@ -12,6 +12,8 @@ announcements app decides: its audience and the issuer's staff).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import Membership, Role, User, ancestor_codes
@@ -36,19 +38,28 @@ def _prefix_q(field: str, codes: set[str]) -> Q:
     return q
 
 
-def readable_channels_q(user: User) -> Q:
-    """A filter on Channel for the channels `user` may read (no joins: no duplicate rows)."""
+def readable_channels_q(
+    user: User, *, memberships: Iterable[tuple[str, str]] | None = None
+) -> Q:
+    """A filter on Channel for the channels `user` may read (no joins: no duplicate rows).
+
+    `memberships`: the user's (unit code, role) pairs with the home unit as "member"
+    (accounts.selectors.memberships_of), when the caller has them already (the gateway)."""
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    own = unit_codes_of(user)
+    if memberships is None:
+        own = unit_codes_of(user)
+        admin_codes = set(
+            Membership.objects.filter(user=user, role=Role.UNIT_ADMIN).values_list(
+                "unit__code", flat=True
+            )
+        )
+    else:
+        own = {code for code, _role in memberships}
+        admin_codes = {code for code, role in memberships if role == Role.UNIT_ADMIN}
     ancestors: set[str] = set()
     for code in own:
         ancestors.update(ancestor_codes(code))
-    admin_codes = set(
-        Membership.objects.filter(user=user, role=Role.UNIT_ADMIN).values_list(
-            "unit__code", flat=True
-        )
-    )
     forum_member = Channel.member_units.through.objects.filter(
         channel_id=OuterRef("pk"), unit__code__in=ancestors
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -123,27 +124,28 @@ def last_read_id(user: User, thread: Thread) -> int:
 # --- The gateway's subscriptions ------------------------------------------------------------
 
 
-def readable_clarification_threads(user: User) -> QuerySet[Thread]:
+def readable_clarification_threads(
+    user: User, *, memberships: Iterable[tuple[str, str]] | None = None
+) -> QuerySet[Thread]:
     """Clarification threads whose announcement the user may read.
 
     Mirrors announcements.permissions.can_read as one query (the gateway asks at every connect):
     the issuer's staff, recipients (a receipt), and anyone for a published public announcement.
+    `memberships` as for readable_channels_q: the (unit code, role) pairs already read.
     """
     from announcements.models import Classification, Receipt, Status
     from announcements.permissions import OVERSIGHT_ROLES, STAFF_ROLES
 
     if not user.is_authenticated or not user.is_active:
         return Thread.objects.none()
-    staff_units = list(
-        Membership.objects.filter(user=user, role__in=STAFF_ROLES).values_list("unit_id",
-                                                                               flat=True)
-    )
-    oversight = list(
-        Membership.objects.filter(user=user, role__in=OVERSIGHT_ROLES).values_list(
-            "unit__code", flat=True
-        )
-    )
-    q = Q(announcement__issuer_id__in=staff_units)
+    if memberships is None:
+        memberships = Membership.objects.filter(
+            user=user, role__in=(*STAFF_ROLES, *OVERSIGHT_ROLES)
+        ).values_list("unit__code", "role")
+    memberships = list(memberships)
+    staff_units = [code for code, role in memberships if role in STAFF_ROLES]
+    oversight = [code for code, role in memberships if role in OVERSIGHT_ROLES]
+    q = Q(announcement__issuer__code__in=staff_units)
     for code in oversight:
         q |= Q(announcement__issuer__code=code)
         q |= Q(announcement__issuer__code__startswith=f"{code}.")
@@ -155,12 +157,19 @@ def readable_clarification_threads(user: User) -> QuerySet[Thread]:
     return Thread.objects.filter(q, announcement__isnull=False)
 
 
-def channel_groups_for(user: User) -> list[str]:
+def channel_groups_for(
+    user: User, *, memberships: Iterable[tuple[str, str]] | None = None
+) -> list[str]:
     """Channel-layer groups a user's connection subscribes to: `channel.<id>` of every readable
     channel (its threads' events go there) and `thread.<id>` of every readable clarification
-    thread. Two queries, whatever the number of channels."""
-    channel_ids = readable_channels(user).values_list("id", flat=True)
-    thread_ids = readable_clarification_threads(user).values_list("id", flat=True)
+    thread. Two queries with `memberships` (the user's (unit code, role) pairs, home unit
+    included, as the gateway has them), whatever the number of channels."""
+    channel_ids = Channel.objects.filter(
+        readable_channels_q(user, memberships=memberships)
+    ).values_list("id", flat=True)
+    thread_ids = readable_clarification_threads(user, memberships=memberships).values_list(
+        "id", flat=True
+    )
     return [f"channel.{pk}" for pk in channel_ids] + [f"thread.{pk}" for pk in thread_ids]
 
 
