@@ -64,14 +64,27 @@ def acknowledge(request: HttpRequest, announcement_id: int, payload: AckIn):
 def receipts_summary(request: HttpRequest, announcement_id: int):
     require_scope(request, "read")
     scope = access_receipt_stats(request.auth, announcement_id)
-    return selectors.summary_for(scope).as_dict()
+    return selectors.summary_cached(scope).as_dict()
+
+
+def _item(r: Receipt) -> dict:
+    return {
+        "user": {"id": r.user_id, "full_name": r.user.full_name, "nip": r.user.nip,
+                 "position": r.user.position},
+        "unit": r.unit.code,
+        "unit_name": r.unit.name,
+        **_receipt_out(r),
+        "reminders": r.reminders,
+        "escalated": r.escalated,
+    }
 
 
 @router.get("/announcements/{announcement_id}/receipts", response=dict,
             summary="Daftar tanda terima (state=pending|acknowledged|unread|read|undelivered|"
-                    "delivered|all, unit=<kode>), berhalaman")
+                    "delivered|all, unit=<kode>), berhalaman (pending: after=<next_after>)")
 def receipts_list(request: HttpRequest, announcement_id: int, state: str = "pending",
-                  unit: str = "", limit: int = 100, offset: int = 0):
+                  unit: str = "", limit: int = 100, offset: int = 0,
+                  after: int | None = None):
     require_scope(request, "read")
     scope = access_receipt_stats(request.auth, announcement_id)
     if state not in selectors.STATES:
@@ -86,21 +99,28 @@ def receipts_list(request: HttpRequest, announcement_id: int, state: str = "pend
             _("limit harus 1 sampai %(max)s dan offset tidak negatif.") % {"max": MAX_LIMIT},
             fields={"limit": [_("Di luar batas.")]},
         )
-    rows = selectors.receipts_list(scope, state=state, unit=unit.strip()[:100])
+    if after is not None and (state != "pending" or not 0 < after < 2**63):
+        raise ServiceError(
+            "invalid_page", _("after hanya untuk state=pending, berisi next_after."),
+            fields={"after": [_("Di luar batas.")]},
+        )
+    unit = unit.strip()[:100]
+    if state == "pending":
+        # Read a page at a time from the pending index; the count comes from the (briefly
+        # cached) per-unit summary instead of counting every pending receipt again.
+        page = selectors.pending_page(scope, unit=unit, after=after, offset=offset,
+                                      limit=limit)
+        return {
+            "count": selectors.summary_cached(scope).pending_in(unit),
+            "limit": limit,
+            "offset": offset,
+            "next_after": page.next_after,
+            "items": [_item(r) for r in page.items],
+        }
+    rows = selectors.receipts_list(scope, state=state, unit=unit)
     return {
         "count": rows.count(),
         "limit": limit,
         "offset": offset,
-        "items": [
-            {
-                "user": {"id": r.user_id, "full_name": r.user.full_name, "nip": r.user.nip,
-                         "position": r.user.position},
-                "unit": r.unit.code,
-                "unit_name": r.unit.name,
-                **_receipt_out(r),
-                "reminders": r.reminders,
-                "escalated": r.escalated,
-            }
-            for r in rows[offset:offset + limit]
-        ],
+        "items": [_item(r) for r in rows[offset:offset + limit]],
     }

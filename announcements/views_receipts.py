@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.handlers.asgi import ASGIRequest
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -101,12 +100,19 @@ def acknowledge(request: HttpRequest, announcement_id: int) -> HttpResponse:
     return redirect("announcements:detail", announcement_id)
 
 
-def _dashboard_context(request: HttpRequest, scope: ReceiptScope) -> dict:
+def _cursor(value: str) -> int | None:
+    """A receipt id from the query string (a bigint), or None."""
+    return int(value) if value.isdigit() and len(value) <= 18 else None
+
+
+def _pending_context(request: HttpRequest, scope: ReceiptScope,
+                     summary: selectors.Summary) -> dict:
     unit = request.GET.get("unit", "").strip()[:100]
-    pending = selectors.receipts_list(scope, state="pending", unit=unit)
-    page = Paginator(pending, PENDING_PAGE).get_page(request.GET.get("hal"))
+    after = _cursor(request.GET.get("setelah", ""))
     return {
-        "announcement": scope.announcement, "scope": scope, "unit": unit, "page": page,
+        "announcement": scope.announcement, "scope": scope, "unit": unit, "after": after,
+        "pending": selectors.pending_page(scope, unit=unit, after=after, limit=PENDING_PAGE),
+        "pending_count": summary.pending_in(unit),
     }
 
 
@@ -114,10 +120,11 @@ def _dashboard_context(request: HttpRequest, scope: ReceiptScope) -> dict:
 @require_GET
 def dashboard(request: HttpRequest, announcement_id: int) -> HttpResponse:
     scope = _scope(request, announcement_id)
-    context = _dashboard_context(request, scope)
+    # One summary per request, shared for a second with every request of the same scope.
+    summary = selectors.summary_cached(scope)
+    context = _pending_context(request, scope, summary)
     if request.htmx and request.htmx.target == "pending":
         return render(request, "receipts/_pending.html", context)
-    summary = selectors.summary_for(scope)
     context.update(
         summary=summary,
         notices=selectors.notice_counts(scope),
@@ -130,19 +137,27 @@ def dashboard(request: HttpRequest, announcement_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def summary_fragment(request: HttpRequest, announcement_id: int) -> HttpResponse:
-    """The live part of the dashboard, fetched when a `receipt.summary` event arrives. The
-    event id (`e`) keys a short cache: every dashboard of the same scope that reacts to one
-    event shares one computation."""
+    """The live part of the dashboard, fetched when a `receipt.summary` event arrives (`e`: its
+    id) and once after every (re)subscription (`e=0`).
+
+    Every dashboard of the same scope that reacts to one event shares one computation, cached
+    under the event id. After a subscription the numbers are computed afresh: a change whose
+    event came before the subscription must show, and a summary cached a moment earlier could
+    predate it. Without `e` (a plain fetch) the summary may be up to a second old, like the
+    page's own.
+    """
     scope = _scope(request, announcement_id)
     event = request.GET.get("e", "")
-    if event.isdigit():
+    if event.isdigit() and int(event):
         key = f"receipts:summary:{announcement_id}:{scope.key}:{event}"
         summary = cache.get(key)
         if summary is None:
             summary = selectors.summary_for(scope)
             cache.set(key, summary, SUMMARY_CACHE_SECONDS)
-    else:
+    elif event.isdigit():
         summary = selectors.summary_for(scope)
+    else:
+        summary = selectors.summary_cached(scope)
     return render(request, "receipts/_summary.html", {
         "announcement": scope.announcement, "summary": summary, "scope": scope,
         "notices": selectors.notice_counts(scope),

@@ -107,7 +107,21 @@ def ensure_corpus(count: int, per_unit: int) -> int:
         copy_announcements(sources, first=have, count=batch)
         have += batch
         print(f"  corpus: {have}/{count} ({time.monotonic() - started:.0f} s)", flush=True)
+    analyze_corpus()
     return have
+
+
+def analyze_corpus() -> None:
+    """Fresh planner statistics for the tables the corpus filled: a deployment's autovacuum
+    keeps them current, but it may be off (or not yet awake) on a benchmark server, and with
+    10,000 announcements counted as a few dozen the planner picks plans no deployment would."""
+    from django.db import connection
+
+    from announcements.models import Announcement, AnnouncementVersion, Receipt
+
+    with connection.cursor() as cursor:
+        for model in (Announcement, AnnouncementVersion, Receipt):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
 def copy_announcements(sources: list[Any], *, first: int, count: int) -> None:

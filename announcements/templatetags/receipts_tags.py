@@ -30,7 +30,6 @@ def ack_panel(context, announcement) -> dict:
 @register.inclusion_tag("receipts/_awaiting.html", takes_context=True)
 def awaiting_acks(context) -> dict:
     user = context["request"].user
-    count = receipt_selectors.awaiting_ack_count(user)
-    items = list(receipt_selectors.awaiting_ack_for(user)[:AWAITING_SHOWN]) if count else []
+    count, items = receipt_selectors.awaiting_acks(user, shown=AWAITING_SHOWN)
     return {"count": count, "items": items, "more": max(0, count - len(items)),
             "now": timezone.now()}

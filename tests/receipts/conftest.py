@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -15,6 +16,13 @@ from django.utils.module_loading import import_string
 from announcements import services
 from announcements.models import Announcement
 from tests.announcements.conftest import enable_mfa, publish
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Summaries are shared through the cache for a second, keyed by announcement id: without
+    services (SQLite, the in-process cache) a rolled-back test's ids come again in the next."""
+    cache.clear()
 
 
 @pytest.fixture
