@@ -92,7 +92,11 @@ class AckBatcher:
 
     async def _flush(self, batch: list[_Waiting]) -> None:
         try:
-            outcomes = await database_sync_to_async(apply_batch)([w.request for w in batch])
+            # Not on the process's shared database thread (thread_sensitive=False): there it
+            # would queue behind page and API requests — the issuer's dashboard polling its
+            # summary among them — and they behind it. One flusher per loop: one thread at a time.
+            outcomes = await database_sync_to_async(apply_batch, thread_sensitive=False)(
+                [w.request for w in batch])
         except Exception:
             logger.exception("a batch of %s acknowledgement(s) failed", len(batch))
             outcomes = [ServiceError("internal", _("Terjadi kesalahan; coba lagi."), status=500)
