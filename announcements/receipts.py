@@ -24,7 +24,7 @@ second per announcement (see there); a fetch of the inbox leaves it to the defer
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass
@@ -201,61 +201,65 @@ def receipts_acknowledge_many(requests: Sequence[AckRequest]) -> list[AckResult 
     fail the batch, and then it fails it whole (nothing is half written).
 
     A fixed number of queries whatever the batch size (the WebSocket group commit,
-    announcements.ack_batch, sends hundreds at once): one read of the receipts with their
-    announcements, one of the published versions, one UPDATE per announcement and version
+    announcements.ack_batch, sends hundreds at once): one read of the announcements, one of the
+    receipts (locked), one of the published versions, one UPDATE per announcement and version
     acknowledged; then one throttled summary per announcement changed, after commit.
     """
     wanted: dict[int, set[int]] = defaultdict(set)
     for request in requests:
         if _may_acknowledge(request):
             wanted[request.announcement_id].add(request.user.pk)
+    announcements: dict[int, Announcement] = {}
     receipts: dict[tuple[int, int], Receipt] = {}
+    published: dict[int, dict[int, bool]] = defaultdict(dict)
     if wanted:
+        announcements = (Announcement.objects.filter(pk__in=list(wanted))
+                         .exclude(current_version=None)
+                         .only("id", "status", "requires_ack").in_bulk())
+    if announcements:
         mine = Q()
-        for announcement_id, user_ids in wanted.items():
-            mine |= Q(announcement_id=announcement_id, user_id__in=sorted(user_ids))
+        for announcement_id in announcements:
+            mine |= Q(announcement_id=announcement_id, user_id__in=sorted(wanted[announcement_id]))
         # The row locks serialise acknowledgements of one receipt (two tabs, page and socket,
         # two server processes); taken in one order, so that two batches never deadlock.
-        rows = (
-            Receipt.objects.select_related("announcement")
-            .select_for_update(of=("self",))
-            .filter(mine)
-            .exclude(announcement__current_version=None)
-            .order_by("announcement_id", "user_id")
-        )
+        # Only the columns an answer shows: hundreds of rows are turned into objects here.
+        rows = (Receipt.objects.select_for_update().filter(mine).only(*_ACK_COLUMNS)
+                .order_by("announcement_id", "user_id"))
         receipts = {(row.announcement_id, row.user_id): row for row in rows}
-    published: dict[int, dict[int, bool]] = defaultdict(dict)
-    if receipts:
         for announcement_id, number, reack in AnnouncementVersion.objects.filter(
-            announcement_id__in={announcement_id for announcement_id, _user in receipts},
-            state=VersionState.PUBLISHED,
+            announcement_id__in=list(announcements), state=VersionState.PUBLISHED,
         ).values_list("announcement_id", "number", "requires_reack"):
             published[announcement_id][number] = reack
 
+    # A request's answer is a copy of the receipt only where a later request of the same batch
+    # (another tab) may change that receipt again.
+    repeated = {key for key, count in Counter(
+        (r.announcement_id, r.user.pk) for r in requests).items() if count > 1}
     now = timezone.now()
     outcomes: list[AckResult | ServiceError] = []
     changed: dict[int, Receipt] = {}
     for request in requests:
-        receipt = receipts.get((request.announcement_id, request.user.pk))
+        key = (request.announcement_id, request.user.pk)
+        receipt = receipts.get(key)
         if receipt is None or not _may_acknowledge(request):
             outcomes.append(NotFound())
             continue
-        refusal = _ack_refusal(receipt.announcement, published[request.announcement_id],
-                              request.version)
+        refusal = _ack_refusal(announcements[request.announcement_id],
+                               published[request.announcement_id], request.version)
         if refusal is not None:
             outcomes.append(refusal)
             continue
+        answer = copy if key in repeated else _same
         if (receipt.acknowledged_at is not None and receipt.acknowledged_version is not None
                 and receipt.acknowledged_version >= request.version):
-            outcomes.append(AckResult(copy(receipt), changed=False))
+            outcomes.append(AckResult(answer(receipt), changed=False))
             continue
         receipt.delivered_at = receipt.delivered_at or now
         receipt.read_at = receipt.read_at or now
         receipt.acknowledged_at = now
         receipt.acknowledged_version = request.version
         changed[receipt.pk] = receipt
-        # A copy: a later request of the same batch (another tab) may change the receipt again.
-        outcomes.append(AckResult(copy(receipt), changed=True))
+        outcomes.append(AckResult(answer(receipt), changed=True))
 
     by_version: dict[tuple[int, int], list[int]] = defaultdict(list)
     for receipt in changed.values():
@@ -272,6 +276,15 @@ def receipts_acknowledge_many(requests: Sequence[AckRequest]) -> list[AckResult 
     for announcement_id in sorted({announcement_id for announcement_id, _v in by_version}):
         summary_changed(announcement_id)
     return outcomes
+
+
+#: What an acknowledgement reads of each receipt (and an answer shows).
+_ACK_COLUMNS = ("id", "announcement", "user", "delivered_at", "read_at", "acknowledged_at",
+                "acknowledged_version")
+
+
+def _same(receipt: Receipt) -> Receipt:
+    return receipt
 
 
 #: Ids are positive 64-bit integers; a larger number from a client must not reach the query,
