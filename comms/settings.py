@@ -155,7 +155,10 @@ if REDIS_URL:
                 "CONFIG": {
                     "hosts": _redis_hosts,
                     "prefix": CHANNEL_PREFIX,
-                    "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=100),
+                    # One channel per process receives every group event of all its
+                    # connections (channels_app.dispatch), and a full channel drops group
+                    # sends silently: room for a large burst, not the per-consumer 100.
+                    "capacity": env_int("CHANNEL_CAPACITY", 100_000, minimum=100),
                     "expiry": 60,
                 },
             }
@@ -167,7 +170,13 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Capacity as for the core layer above: the dispatcher's one channel takes every event.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 100_000},
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 TASKS = {
