@@ -58,6 +58,10 @@ def setup_django() -> None:
 
     django.setup()
     raise_nofile_limit()
+    # As the ASGI server's process does (comms/asgi.py): its pages are measured in this one.
+    from comms.heap import freeze_startup_objects
+
+    freeze_startup_objects()
 
 
 def common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
