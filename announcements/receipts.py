@@ -46,6 +46,7 @@ from announcements.models import (
     VersionState,
 )
 from announcements.permissions import access_own_receipt
+from announcements.receipt_selectors import summaries_outdated
 from comms.errors import NotFound, ServiceError
 from comms.realtime import emit
 
@@ -439,6 +440,7 @@ def publish_summary(announcement_id: int) -> None:
     auditors of parts of the audience (who must not learn other subtrees' numbers)."""
     if not Announcement.objects.filter(pk=announcement_id).exists():
         raise NotFound()
+    summaries_outdated(announcement_id)  # the pages' shared summaries end with this event
     totals = summary_totals(announcement_id)
     emit(type="receipt.summary", data={"announcement": announcement_id, **totals},
          groups=[stats_group(announcement_id)])
