@@ -108,7 +108,9 @@ def append_signed(
         content_hash=record.content_hash, key_id=record.key_id, signature=record.signature,
         published_at=published_at,
     )
-    with transaction.atomic():
+    # No savepoint of its own (a SAVEPOINT and a RELEASE, 2 of a publication's round trips):
+    # the callers sign inside their transaction, and a failure here must undo the signing too.
+    with transaction.atomic(savepoint=False):
         _lock()
         last = LogEntry.objects.order_by("-index").values_list("index", flat=True).first()
         entry = LogEntry.objects.create(
