@@ -110,3 +110,17 @@ def expected_ids(user, *, after: int = 0, until: int | None = None) -> list[int]
     if until is not None:
         events = events.filter(id__lte=until)
     return [e.id for e in events if visible(e, state.viewer, state.groups)]
+
+
+#: Audiences of the gateway tests: the whole province, and Semarang's subtree only.
+PROVINCE_WIDE = {"groups": ["unit.33"]}
+SEMARANG_ONLY = {"groups": ["unit.33"], "audience": {"units": ["33.74"], "subunits": True}}
+
+
+def finish(clients: list[RtClient], timeout: float = 60) -> int:
+    """Emit a marker to the province and wait until every client has it: what was emitted
+    before it has then been delivered (or never will be)."""
+    marker = emit_committed(type="test.marker", data={}, groups=["unit.33"]).id
+    for client in clients:
+        client.wait_for([marker], timeout=timeout)
+    return marker

@@ -17,17 +17,15 @@ from accounts.models import User
 from channels_app.dispatch import SENT_WINDOW, SentIds
 from channels_app.gateway import gateway_state_for
 from comms.env import redis_channel_prefix
-from tests.realtime.helpers import RtClient, emit_committed, expected_ids, open_ws
-
-PROVINCE_WIDE = {"groups": ["unit.33"]}
-SEMARANG_ONLY = {"groups": ["unit.33"], "audience": {"units": ["33.74"], "subunits": True}}
-
-
-def finish(clients: list[RtClient]) -> int:
-    marker = emit_committed(type="test.marker", data={}, groups=["unit.33"]).id
-    for client in clients:
-        client.wait_for([marker], timeout=60)
-    return marker
+from tests.realtime.helpers import (
+    PROVINCE_WIDE,
+    SEMARANG_ONLY,
+    RtClient,
+    emit_committed,
+    expected_ids,
+    finish,
+    open_ws,
+)
 
 
 @pytest.fixture

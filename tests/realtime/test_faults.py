@@ -19,17 +19,15 @@ from channels_app.models import Event
 from comms.env import redis_channel_prefix
 from comms.realtime import emit
 from tests.conftest import free_port, need_service
-from tests.realtime.helpers import RtClient, emit_committed, expected_ids, open_ws
-
-PROVINCE_WIDE = {"groups": ["unit.33"]}
-SEMARANG_ONLY = {"groups": ["unit.33"], "audience": {"units": ["33.74"], "subunits": True}}
-
-
-def finish(clients: list[RtClient]) -> int:
-    marker = emit_committed(type="test.marker", data={}, groups=["unit.33"]).id
-    for client in clients:
-        client.wait_for([marker], timeout=30)
-    return marker
+from tests.realtime.helpers import (
+    PROVINCE_WIDE,
+    SEMARANG_ONLY,
+    RtClient,
+    emit_committed,
+    expected_ids,
+    finish,
+    open_ws,
+)
 
 
 def reconnect(client: RtClient, server, user, attempts: int = 100) -> None:
