@@ -200,14 +200,21 @@ async def cmd_collect(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
     deadline = loop.time() + cmd.get("timeout", 30)
     conns = state.conns
     target = len(conns) * len(expected)
-    while state.received < target and loop.time() < deadline:
-        if all(conn.closed is not None or len(conn.frames) >= len(expected) for conn in conns):
+    # Counting frames is the cheap test while deliveries pour in, but a duplicate counts too:
+    # once enough frames arrived (or nothing came for 0.5 s: closed connections), confirm per
+    # connection before the clock stops.
+    scan = False
+    while loop.time() < deadline:
+        if (scan or state.received >= target) and all(
+            conn.closed is not None or len(conn.frames) >= len(expected) for conn in conns
+        ):
             break
         state.progress.clear()
         try:
             await asyncio.wait_for(state.progress.wait(), min(0.5, deadline - loop.time()))
+            scan = False
         except TimeoutError:
-            pass
+            scan = True
     collected_at = time.monotonic()
 
     by_marker = {item["marker"]: item for item in expected}
