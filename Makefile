@@ -29,7 +29,7 @@ run: $(VENV)/.req-run
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo "comms: http://$(HOST):$(PORT)/  (demo logins: README.md § Demo logins)"
 	@# The task worker runs beside the server; both stop together on Ctrl-C.
-	trap 'kill 0' INT TERM EXIT; \
+	trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(RUN_ENV) $(BIN)/python manage.py db_worker --queue-name '*' & \
 	$(RUN_ENV) $(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 65536 \
 		--websocket-max-frame-size 65536 comms.asgi:application
