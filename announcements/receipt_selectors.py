@@ -2,9 +2,9 @@
 
 Everything is computed by the database: counts by aggregate queries, the rollup up the unit
 tree by one recursive query, the pending list read a page at a time from an index, and CSV rows
-streamed in chunks. No receipt is ever
-loaded into Python to be counted, so the number of queries of a page does not grow with the
-number of recipients or units (asserted in tests/receipts/test_query_counts.py).
+streamed in chunks. No receipt is ever loaded into Python to be counted, so the number of
+queries of a page does not grow with the number of recipients or units (asserted in
+tests/receipts/test_query_counts.py).
 """
 
 from __future__ import annotations
