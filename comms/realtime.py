@@ -22,7 +22,10 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -103,8 +106,40 @@ def emit(
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOCK_KEY])
         event = Event.objects.create(type=type, data=data, groups=groups, audience=audience)
-    transaction.on_commit(lambda: push_event(event))
+    transaction.on_commit(lambda: _push_now_or_later(event))
     return event
+
+
+#: Events committed inside a `pushes_after()` block, waiting for its end.
+_held_pushes: ContextVar[list | None] = ContextVar("comms_held_pushes", default=None)
+
+
+@contextmanager
+def pushes_after() -> Iterator[None]:
+    """Push the events committed inside this block when it ends, not at their commit.
+
+    For a request whose response is built after the service committed: under ASGI the view's
+    thread shares the interpreter with the gateway's event loop in the same process, and a
+    response built while the dispatcher writes the event to thousands of sockets slows both
+    (the publish request: docs/performance.md). The events are durable at commit either way;
+    only the push waits, and it happens even when the block raises (the relay would too).
+    """
+    held: list = []
+    token = _held_pushes.set(held)
+    try:
+        yield
+    finally:
+        _held_pushes.reset(token)
+        for event in held:
+            push_event(event)
+
+
+def _push_now_or_later(event) -> None:
+    held = _held_pushes.get()
+    if held is None:
+        push_event(event)
+    else:
+        held.append(event)
 
 
 def event_message(event) -> dict[str, Any]:

@@ -66,3 +66,27 @@ def test_the_publish_request_costs_the_same_queries_for_a_wider_audience(signers
     # PostgreSQL, with an acknowledgement deadline (36; 40 before the savepoints and the
     # receipts array went; SQLite 34).
     assert narrow <= 36
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_publish_request_pushes_its_event_last(signers_with_mfa):
+    # The response is built before the event is pushed: under ASGI the request thread shares
+    # the interpreter with the gateway that writes the event to every connection, and a response
+    # built meanwhile slowed the fan-out (docs/performance.md). So the push — its claim, then
+    # the mark — is the request's last work.
+    from tests.announcements.test_api import body, post, token_client
+
+    p = signers_with_mfa
+    author = token_client(p.smg_author, "read", "write")
+    signer = token_client(p.smg_signer, "read", "write", "publish")
+    ann = post(author, "/api/v1/announcements", body()).json()
+    post(author, f"/api/v1/announcements/{ann['id']}/submit")
+    with CaptureQueriesContext(connection) as captured:
+        response = post(signer, f"/api/v1/announcements/{ann['id']}/publish")
+    assert response.status_code == 200, response.content
+    sql = [query["sql"] for query in captured.captured_queries]
+    claim = max(i for i, text in enumerate(sql) if '"claimed_at"' in text and "UPDATE" in text)
+    assert '"pushed_at"' in sql[-1] and sql[-1].startswith("UPDATE")
+    # Nothing but the push after the commit: the response's reads all came before the claim.
+    assert all(text.startswith("UPDATE") or "COMMIT" in text.upper() or "RELEASE" in text
+               for text in sql[claim:]), sql[claim:]

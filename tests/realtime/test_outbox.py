@@ -35,6 +35,23 @@ def test_an_event_is_written_with_the_change_and_vanishes_with_its_rollback(tran
     assert stored.pushed_at is not None
 
 
+def test_pushes_after_holds_committed_events_until_the_block_ends(transactional_db):
+    # The publish API builds its response first, then pushes (docs/performance.md).
+    with realtime.pushes_after():
+        event = emit_committed(type="announcement.published", data={"id": 1}, groups=["unit.33"])
+        stored = Event.objects.get(id=event.id)
+        assert stored.pushed_at is None  # committed, durable, not pushed yet
+    assert Event.objects.get(id=event.id).pushed_at is not None
+    # A block that fails after the commit still pushes what it committed.
+    with pytest.raises(RuntimeError), realtime.pushes_after():
+        event = emit_committed(type="announcement.published", data={"id": 2}, groups=["unit.33"])
+        raise RuntimeError("building the response failed")
+    assert Event.objects.get(id=event.id).pushed_at is not None
+    # Outside a block an event is pushed at its commit, as before.
+    event = emit_committed(type="announcement.published", data={"id": 3}, groups=["unit.33"])
+    assert Event.objects.get(id=event.id).pushed_at is not None
+
+
 @pytest.mark.parametrize("groups", [[], ["unit 33"], ["x" * 100], ["unit.33", "ünit"]])
 def test_emit_refuses_a_group_the_layer_would_refuse(db, groups):
     with pytest.raises(ValueError):
