@@ -196,7 +196,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.sent.add(event_id)
         # The text was serialised once for every connection (comms.realtime.event_message).
         self.writer.write(message["text"])
-        gateway.observe_delivery(kind, event_id, self.user.pk)
+        gateway.observe_delivery(kind, event_id, self.viewer.user_id)
 
     def _done(self) -> None:
         """The end of a busy stretch: take the events held meanwhile, in order."""
