@@ -173,9 +173,10 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     tokens = harness.make_tokens(people, ["read", "write"])
     print(f"acknowledgements: {args.clients} clients, {processes}x {kind}/{layer}")
     rows = []
-    with harness.LoadClient() as client, harness.LoadClient() as watcher, harness.deployed(
-        [(kind, layer)] * processes, headers, client, worker=True
-    ) as deployment:
+    # The issuer's one watching connection needs one client process.
+    with harness.LoadClient() as client, harness.LoadClient(processes=1) as watcher, \
+            harness.deployed([(kind, layer)] * processes, headers, client,
+                             worker=True) as deployment:
         publisher = ApiPublisher(deployment.servers[0].url)
         watcher.call("connect", targets=[[deployment.servers[-1].ws_url,
                                           {"Authorization": f"Bearer {publisher.token}"}]],

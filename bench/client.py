@@ -1,4 +1,5 @@
-"""The load client: a separate process holding many WebSocket connections (asyncio + websockets).
+"""The load client: a separate process holding many WebSocket connections (asyncio and the
+websockets library's Sans-I/O protocol, class Wire).
 
 It is driven by the bench process over stdin/stdout, one JSON command per line, one JSON reply
 per line, so that the clients never share a process (or an event loop) with what they measure:
@@ -32,22 +33,162 @@ import sys
 import time
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidHandshake
+from websockets.frames import Opcode
+from websockets.http11 import Response
+from websockets.protocol import State as WireState
+from websockets.typing import Origin
+from websockets.uri import parse_uri
 
 from bench.stats import raise_nofile_limit, summary_ms
 
 
-class Conn:
-    __slots__ = ("closed", "frames", "other", "task", "waiter", "ws")
+class Closed(Exception):
+    """The connection is closed: nothing can be sent on it."""
 
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
+
+class Wire(asyncio.Protocol):
+    """One WebSocket connection: websockets' own Sans-I/O protocol (handshake, framing, pings,
+    close) on an asyncio transport.
+
+    A frame is recorded in `data_received`, where it arrives. websockets' asyncio connection
+    class would hand each message through a queue and a future to a reader task: three wake-ups
+    per frame that cost the load client ~60 µs a frame and, with one frame on each of 10,000
+    connections, made the client — not the server under test — set the pace of the last
+    deliveries (docs/performance.md, "The load client").
+    """
+
+    def __init__(self, url: str, origin: str | None, headers: dict[str, str]) -> None:
+        self.protocol = ClientProtocol(
+            parse_uri(url), origin=Origin(origin) if origin else None, max_size=2**22,
+        )
+        self.headers = headers
+        loop = asyncio.get_running_loop()
+        self.opened: asyncio.Future[None] = loop.create_future()
+        self.lost: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.Transport | None = None
+        self.conn: Conn | None = None
+        self.parts: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        request = self.protocol.connect()
+        for name, value in self.headers.items():
+            request.headers[name] = value
+        self.protocol.send_request(request)
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if not self.opened.done():
+                    error = self.protocol.handshake_exc
+                    if error is None:
+                        self.opened.set_result(None)
+                    else:
+                        self.opened.set_exception(error)
+                continue
+            if event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+                self.parts.append(event.data)
+                if event.fin:
+                    text = b"".join(self.parts).decode()
+                    self.parts.clear()
+                    if self.conn is not None:
+                        self.conn.received(now, text)
+        self._flush()
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for data in self.protocol.data_to_send():
+            if data:
+                self.transport.write(data)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.protocol.receive_eof()
+        if not self.opened.done():
+            self.opened.set_exception(exc or InvalidHandshake("connection closed in handshake"))
+        if not self.lost.done():
+            self.lost.set_result(None)
+        if self.conn is not None:
+            close = self.protocol.close_rcvd
+            self.conn.ended(str(close.code) if close is not None else "no close frame")
+
+    def send(self, text: str) -> None:
+        if self.protocol.state is not WireState.OPEN:
+            raise Closed
+        self.protocol.send_text(text.encode())
+        self._flush()
+
+    async def close(self) -> None:
+        if self.protocol.state is WireState.OPEN and self.transport is not None:
+            self.protocol.send_close(1000)
+            self._flush()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.lost), 2)
+        except TimeoutError:
+            if self.transport is not None:
+                self.transport.abort()
+
+
+async def open_wire(url: str, origin: str | None, headers: dict[str, str], conn: Conn,
+                    within: float) -> Wire:
+    """Connect and complete the WebSocket handshake (InvalidStatus if the server refuses);
+    frames go to `conn` from the first one (one may come in the handshake's packet)."""
+    uri = parse_uri(url)
+    loop = asyncio.get_running_loop()
+
+    def make() -> Wire:
+        wire = Wire(url, origin, headers)
+        wire.conn = conn
+        return wire
+
+    async def opening() -> Wire:
+        _, wire = await loop.create_connection(make, uri.host, uri.port)
+        try:
+            await wire.opened
+        except BaseException:
+            if wire.transport is not None:
+                wire.transport.abort()
+            raise
+        return wire
+
+    return await asyncio.wait_for(opening(), within)
+
+
+class Conn:
+    __slots__ = ("closed", "frames", "other", "state", "waiter", "ws")
+
+    def __init__(self, state: State) -> None:
+        self.ws: Wire
+        self.state = state
         self.frames: list[tuple[float, str]] = []
         self.other: list[tuple[float, str]] = []
         self.waiter: asyncio.Future | None = None
         self.closed: str | None = None
-        self.task: asyncio.Task | None = None
+
+    def received(self, now: float, text: str) -> None:
+        state = self.state
+        marker = state.marker
+        if marker is not None and marker in text:
+            self.frames.append((now, text))
+            state.received += 1
+            state.progress.set()
+        else:
+            self.other.append((now, text))
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result(None)
+
+    def ended(self, code: str) -> None:
+        self.closed = code
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+        self.state.progress.set()
 
 
 class State:
@@ -58,34 +199,6 @@ class State:
         self.progress = asyncio.Event()
 
 
-async def reader(conn: Conn, state: State) -> None:
-    monotonic = time.monotonic
-    try:
-        async for text in conn.ws:
-            now = monotonic()
-            if isinstance(text, bytes):
-                text = text.decode()
-            marker = state.marker
-            if marker is not None and marker in text:
-                conn.frames.append((now, text))
-                state.received += 1
-                state.progress.set()
-            else:
-                conn.other.append((now, text))
-                if conn.waiter is not None and not conn.waiter.done():
-                    conn.waiter.set_result(None)
-    except ConnectionClosed as exc:
-        conn.closed = f"{exc.rcvd.code if exc.rcvd else 'no close frame'}"
-    except Exception as exc:  # a benchmark reports failures; it does not die of them
-        conn.closed = f"{type(exc).__name__}: {exc}"
-    else:
-        code = conn.ws.close_code
-        conn.closed = str(code)
-    if conn.waiter is not None and not conn.waiter.done():
-        conn.waiter.set_result(None)
-    state.progress.set()
-
-
 async def cmd_connect(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
     semaphore = asyncio.Semaphore(cmd.get("concurrency", 200))
     durations: list[float] = []
@@ -94,25 +207,15 @@ async def cmd_connect(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
     async def one(url: str, headers: dict[str, str]) -> None:
         async with semaphore:
             started = time.monotonic()
+            conn = Conn(state)
             try:
-                ws = await connect(
-                    url,
-                    origin=cmd.get("origin"),
-                    additional_headers=headers,
-                    compression=None,
-                    ping_interval=None,
-                    open_timeout=cmd.get("timeout", 60),
-                    close_timeout=2,
-                    max_size=2**22,
-                    user_agent_header=None,
-                )
+                conn.ws = await open_wire(url, cmd.get("origin"), headers, conn,
+                                          cmd.get("timeout", 60))
             except Exception as exc:
                 key = f"{type(exc).__name__}: {exc}"[:160]
                 errors[key] = errors.get(key, 0) + 1
                 return
             durations.append(time.monotonic() - started)
-            conn = Conn(ws)
-            conn.task = asyncio.create_task(reader(conn, state))
             state.conns.append(conn)
 
     started = time.monotonic()
@@ -125,6 +228,7 @@ async def cmd_connect(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
         "elapsed_s": round(elapsed, 3),
         "per_second": round(len(durations) / elapsed, 1) if elapsed else None,
         "handshake": summary_ms(durations),
+        "raw": durations,
     }
 
 
@@ -139,8 +243,8 @@ async def cmd_ready(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
         start_index = len(conn.other)
         started = time.monotonic()
         try:
-            await conn.ws.send('{"type":"ping"}')
-        except ConnectionClosed:
+            conn.ws.send('{"type":"ping"}')
+        except Closed:
             return
         while conn.closed is None:
             if any('"pong"' in text for _, text in conn.other[start_index:]):
@@ -165,6 +269,7 @@ async def cmd_ready(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
         "open": sum(1 for conn in state.conns if conn.closed is None),
         "closed": closed,
         "ping": summary_ms(durations),
+        "raw": durations,
     }
 
 
@@ -258,6 +363,7 @@ async def cmd_collect(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
         "first_ms": round(min(latencies) * 1000, 1) if latencies else None,
         "last_s": round(last, 4) if last is not None else None,
         "waited_s": round(collected_at - t0, 3),
+        "raw": latencies,
     }
 
 
@@ -276,8 +382,8 @@ async def cmd_send(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
         start_index = len(conn.other)
         started = time.monotonic()
         try:
-            await conn.ws.send(frame)
-        except ConnectionClosed:
+            conn.ws.send(frame)
+        except Closed:
             replies["closed before send"] = replies.get("closed before send", 0) + 1
             return
         sent_at.append(started)
@@ -312,6 +418,9 @@ async def cmd_send(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
         "per_second": round(len(durations) / elapsed, 1) if elapsed else None,
         "latency": summary_ms(durations),
         "replies": dict(sorted(replies.items(), key=lambda item: -item[1])[:8]),
+        "raw": durations,
+        "started": started,
+        "finished": max(done_at) if done_at else None,
     }
 
 
@@ -381,6 +490,9 @@ async def cmd_http(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
         "per_second": round(len(durations) / elapsed, 1) if elapsed else None,
         "latency": summary_ms(durations),
         "statuses": dict(sorted(statuses.items(), key=lambda item: -item[1])[:8]),
+        "raw": durations,
+        "started": started,
+        "finished": started + elapsed,
     }
 
 

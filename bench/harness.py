@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.stats import raise_nofile_limit
+from bench.stats import raise_nofile_limit, summary_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -392,48 +392,183 @@ class Server:
         self.stop()
 
 
-class LoadClient:
-    """The load client process (bench/client.py), driven by JSON lines."""
+def client_processes() -> int:
+    """How many load-client processes share the connections (BENCH_CLIENT_PROCESSES).
 
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.client"], cwd=ROOT, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile_limit,
-        )
+    One per core by default. A single asyncio process receiving one frame on each of 10,000
+    connections spends ~60 µs per frame (a wake-up, a read, a parse), so it alone made the
+    floor's last client wait ~600 ms: the load generator, not the server, set the pace.
+    Browsers on 10,000 phones receive in parallel; so, as far as the cores allow, do these.
+    """
+    value = os.environ.get("BENCH_CLIENT_PROCESSES", "")
+    return max(1, int(value)) if value else max(1, os.cpu_count() or 1)
+
+
+class LoadClient:
+    """The load client (bench/client.py): one or more processes, driven by JSON lines.
+
+    With several processes, the connections are split between them (round-robin over the
+    targets of each `connect`), every command goes to all of them at once, and the replies are
+    merged into the reply one process would give: counts added, percentiles recomputed from
+    every process's samples (`raw`), elapsed times from the earliest start to the latest end.
+    """
+
+    def __init__(self, processes: int | None = None) -> None:
+        count = client_processes() if processes is None else max(1, processes)
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.client"], cwd=ROOT, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile_limit,
+            )
+            for _ in range(count)
+        ]
+        #: Open connections per process, in the order `send` frames are given.
+        self.connections = [0] * count
+
+    @property
+    def process(self) -> subprocess.Popen:
+        """The first process (tests and single-process callers)."""
+        return self.processes[0]
+
+    def _split(self, cmd: str, params: dict[str, Any]) -> list[dict[str, Any] | None]:
+        count = len(self.processes)
+        if count == 1:
+            return [params]
+        if cmd == "connect":
+            parts = [dict(params, targets=params["targets"][k::count]) for k in range(count)]
+            return [part if part["targets"] else None for part in parts]
+        if cmd == "send":
+            parts, offset = [], 0
+            for connections in self.connections:
+                frames = params["frames"][offset:offset + connections]
+                offset += connections
+                parts.append(dict(params, frames=frames) if frames else None)
+            return parts
+        if cmd == "http":
+            concurrency = params.get("concurrency", 50)
+            return [
+                dict(params, requests=params["requests"][k::count],
+                     concurrency=max(1, concurrency // count + (k < concurrency % count)))
+                if params["requests"][k::count] else None
+                for k in range(count)
+            ]
+        return [params] * count
 
     def call(self, cmd: str, **params: Any) -> dict[str, Any]:
         """Send a command (its `timeout` goes to the client) and wait for the reply."""
-        assert self.process.stdin and self.process.stdout
-        self.process.stdin.write(json.dumps({"cmd": cmd, **params}) + "\n")
-        self.process.stdin.flush()
+        parts = self._split(cmd, params)
+        asked = []
+        for process, part in zip(self.processes, parts, strict=True):
+            if part is None:
+                continue
+            assert process.stdin
+            process.stdin.write(json.dumps({"cmd": cmd, **part}) + "\n")
+            process.stdin.flush()
+            asked.append(process)
         wait = params.get("timeout", 60) + 120
-        ready, _, _ = select.select([self.process.stdout], [], [], wait)
-        if not ready:
-            raise TimeoutError(f"load client did not answer {cmd} within {wait} s")
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"load client exited during {cmd}")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(f"load client {cmd}: {reply['error']}")
-        return reply
+        deadline = time.monotonic() + wait
+        replies = []
+        for process in asked:
+            assert process.stdout
+            ready, _, _ = select.select([process.stdout], [], [],
+                                        max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError(f"load client did not answer {cmd} within {wait} s")
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"load client exited during {cmd}")
+            reply = json.loads(line)
+            if "error" in reply:
+                raise RuntimeError(f"load client {cmd}: {reply['error']}")
+            replies.append(reply)
+        if cmd == "connect":
+            index = 0
+            for k, part in enumerate(parts):
+                if part is not None:
+                    self.connections[k] += replies[index]["connected"]
+                    index += 1
+        elif cmd == "close":
+            self.connections = [0] * len(self.processes)
+        return merge_replies(cmd, replies)
 
     def close(self) -> None:
-        if self.process.poll() is None:
+        if any(process.poll() is None for process in self.processes):
             try:
                 self.call("close", timeout=60)
             except (OSError, RuntimeError, TimeoutError):
                 pass
+        for process in self.processes:
             try:
-                self.process.wait(timeout=10)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                process.kill()
 
     def __enter__(self) -> LoadClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _add(replies: list[dict[str, Any]], key: str) -> int:
+    return sum(reply.get(key) or 0 for reply in replies)
+
+
+def _add_counts(replies: list[dict[str, Any]], key: str) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for reply in replies:
+        for name, count in (reply.get(key) or {}).items():
+            merged[name] = merged.get(name, 0) + count
+    return dict(sorted(merged.items(), key=lambda item: -item[1])[:8])
+
+
+def merge_replies(cmd: str, replies: list[dict[str, Any]]) -> dict[str, Any]:
+    """One reply from the replies of several client processes (see LoadClient)."""
+    raw = [value for reply in replies for value in reply.pop("raw", None) or ()]
+    if len(replies) == 1:
+        return replies[0]
+    if not replies:
+        return {}
+    if cmd == "connect":
+        connected = _add(replies, "connected")
+        elapsed = max(reply["elapsed_s"] for reply in replies)
+        return {
+            "connected": connected, "failed": _add(replies, "failed"),
+            "errors": _add_counts(replies, "errors"), "elapsed_s": elapsed,
+            "per_second": round(connected / elapsed, 1) if elapsed else None,
+            "handshake": summary_ms(raw),
+        }
+    if cmd == "ready":
+        return {"ready": _add(replies, "ready"), "open": _add(replies, "open"),
+                "closed": _add_counts(replies, "closed"), "ping": summary_ms(raw)}
+    if cmd == "collect":
+        firsts = [reply["first_ms"] for reply in replies if reply["first_ms"] is not None]
+        lasts = [reply["last_s"] for reply in replies if reply["last_s"] is not None]
+        merged = {key: _add(replies, key) for key in
+                  ("connections", "open", "expected", "ok", "missing", "bad", "duplicates")}
+        return {
+            **merged, "problems": _add_counts(replies, "problems"), "latency": summary_ms(raw),
+            "first_ms": min(firsts) if firsts else None, "last_s": max(lasts) if lasts else None,
+            "waited_s": max(reply["waited_s"] for reply in replies),
+        }
+    if cmd in {"send", "http"}:
+        started = min(reply["started"] for reply in replies)
+        finished = [reply["finished"] for reply in replies if reply["finished"] is not None]
+        elapsed = (max(finished) - started) if finished else None
+        merged = {
+            "elapsed_s": round(elapsed, 3) if elapsed else None,
+            "per_second": round(len(raw) / elapsed, 1) if elapsed else None,
+            "latency": summary_ms(raw), "started": started,
+            "finished": max(finished) if finished else None,
+        }
+        if cmd == "send":
+            return {"sent": _add(replies, "sent"), "answered": _add(replies, "answered"),
+                    **merged, "replies": _add_counts(replies, "replies")}
+        return {"requests": _add(replies, "requests"), **merged,
+                "statuses": _add_counts(replies, "statuses")}
+    if cmd == "dump":
+        return {"frames": [frames for reply in replies for frames in reply["frames"]]}
+    return replies[0]
 
 
 def cookie_headers(session_keys: list[str]) -> list[dict[str, str]]:

@@ -14,9 +14,11 @@ from bench import harness
 from bench.publish import FloorPublisher, sample_data
 
 
-@pytest.fixture
-def floor_and_client():
-    with harness.Server("floor", "-") as floor, harness.LoadClient() as client:
+@pytest.fixture(params=[1, 2], ids=["one client process", "two client processes"])
+def floor_and_client(request):
+    # Two processes split the connections and merge their replies (harness.merge_replies): every
+    # count below must come out the same as from one process.
+    with harness.Server("floor", "-") as floor, harness.LoadClient(request.param) as client:
         targets = [[floor.ws_url, {}] for _ in range(20)]
         connected = client.call("connect", targets=targets, origin=floor.url, timeout=30)
         assert connected["connected"] == 20
@@ -33,6 +35,15 @@ def test_every_delivery_is_verified_and_counted(floor_and_client):
     result = client.call("collect", t0=t0, expected=[expected], timeout=30)
     assert (result["ok"], result["missing"], result["bad"], result["duplicates"]) == (20, 0, 0, 0)
     assert result["latency"]["max_ms"] is not None
+
+
+def test_send_times_each_connection_reply(floor_and_client):
+    client, _ = floor_and_client
+    result = client.call("send", frames=['{"type":"ping"}'] * 20, reply_markers=['"pong"'],
+                         timeout=30)
+    assert (result["sent"], result["answered"]) == (20, 20)
+    assert result["per_second"] > 0 and result["latency"]["p99_ms"] is not None
+    assert "raw" not in result
 
 
 def test_a_frame_with_other_content_is_counted_bad_not_delivered(floor_and_client):
