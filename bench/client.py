@@ -13,8 +13,9 @@ per line, so that the clients never share a process (or an event loop) with what
   one frame per expected event (or the timeout), then verify every frame — event id, type and
   the whole data object — and report latencies from t0 (time.monotonic() of the bench process:
   CLOCK_MONOTONIC is one clock for every process of the machine);
-- `send` {frames: [text|null per connection], reply_markers, timeout} — each connection sends
-  its frame at once and times the first frame back that contains one of reply_markers;
+- `send` {frames: [text|null per connection], reply_markers, timeout, rate} — each connection
+  sends its frame at once (or, with `rate`, the i-th at start + i/rate: an offered load of
+  `rate` frames a second) and times the first frame back that contains one of reply_markers;
 - `dump` {} — the frames recorded by `watch` on every connection, [[time, text], …] each;
 - `http` {requests: [[method, path, headers, body]…], host, ports, concurrency, timeout} — the
   same over `concurrency` HTTP/1.1 keep-alive connections spread over the ports (a minimal
@@ -368,9 +369,11 @@ async def cmd_collect(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
 
 
 async def cmd_send(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
-    """Each connection sends its frame at once; time the first reply containing a marker."""
+    """Each connection sends its frame at once (or paced at `rate` a second); time the first
+    reply containing a marker."""
     frames: list[str | None] = cmd["frames"]
     markers: list[str] = cmd["reply_markers"]
+    rate: float | None = cmd.get("rate")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cmd.get("timeout", 60)
     durations: list[float] = []
@@ -378,7 +381,11 @@ async def cmd_send(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
     sent_at: list[float] = []
     done_at: list[float] = []
 
-    async def one(conn: Conn, frame: str) -> None:
+    async def one(conn: Conn, frame: str, index: int) -> None:
+        if rate:
+            delay = begin + index / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
         start_index = len(conn.other)
         started = time.monotonic()
         try:
@@ -406,10 +413,9 @@ async def cmd_send(state: State, cmd: dict[str, Any]) -> dict[str, Any]:
                 pass
         replies[f"closed {conn.closed}"] = replies.get(f"closed {conn.closed}", 0) + 1
 
-    started = time.monotonic()
-    await asyncio.gather(
-        *(one(conn, frame) for conn, frame in zip(state.conns, frames, strict=False) if frame)
-    )
+    started = begin = time.monotonic()
+    pairs = [(conn, frame) for conn, frame in zip(state.conns, frames, strict=False) if frame]
+    await asyncio.gather(*(one(conn, frame, index) for index, (conn, frame) in enumerate(pairs)))
     elapsed = (max(done_at) - started) if done_at else None
     return {
         "sent": len(sent_at),

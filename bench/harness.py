@@ -442,7 +442,11 @@ class LoadClient:
             for connections in self.connections:
                 frames = params["frames"][offset:offset + connections]
                 offset += connections
-                parts.append(dict(params, frames=frames) if frames else None)
+                part = dict(params, frames=frames)
+                if params.get("rate"):
+                    # Each process offers its share of the rate.
+                    part["rate"] = params["rate"] * connections / max(1, sum(self.connections))
+                parts.append(part if frames else None)
             return parts
         if cmd == "http":
             concurrency = params.get("concurrency", 50)
@@ -569,6 +573,71 @@ def merge_replies(cmd: str, replies: list[dict[str, Any]]) -> dict[str, Any]:
     if cmd == "dump":
         return {"frames": [frames for reply in replies for frames in reply["frames"]]}
     return replies[0]
+
+
+class CpuMeter:
+    """CPU seconds used by each part of the machine between `start()` and `stop()`.
+
+    From /proc: each process's utime + stime, and the machine's busy time (/proc/stat). Parts:
+    the servers, the load clients, every PostgreSQL and Redis process, this bench process; the
+    rest of the machine is "other". On a 2-core machine the question a throughput figure raises
+    is where the (cores x wall) seconds went; this answers it.
+    """
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, servers: list[Server], client: LoadClient) -> None:
+        self.parts: dict[str, list[int]] = {
+            "servers": [server.process.pid for server in servers if server.process],
+            "load clients": [process.pid for process in client.processes],
+            "bench process": [os.getpid()],
+        }
+
+    @classmethod
+    def _process_seconds(cls, pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / cls.TICK
+
+    @staticmethod
+    def _named(prefix: str) -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if (entry / "comm").read_text().startswith(prefix):
+                        pids.append(int(entry.name))
+                except OSError:
+                    continue
+        return pids
+
+    @classmethod
+    def _machine_busy(cls) -> float:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return (sum(values[:8]) - idle) / cls.TICK
+
+    def _snapshot(self) -> dict[str, float]:
+        parts = dict(self.parts, postgresql=self._named("postgres"), redis=self._named("redis"))
+        found = {name: sum(self._process_seconds(pid) for pid in pids)
+                 for name, pids in parts.items()}
+        found["machine"] = self._machine_busy()
+        return found
+
+    def start(self) -> None:
+        self.started_at = time.monotonic()
+        self.before = self._snapshot()
+
+    def stop(self) -> dict[str, float]:
+        after = self._snapshot()
+        used = {name: round(after[name] - self.before.get(name, 0.0), 2) for name in after}
+        parts = sum(value for name, value in used.items() if name != "machine")
+        used["other"] = round(max(0.0, used["machine"] - parts), 2)
+        used["wall"] = round(time.monotonic() - self.started_at, 2)
+        used["available"] = round(used["wall"] * (os.cpu_count() or 1), 2)
+        return used
 
 
 def cookie_headers(session_keys: list[str]) -> list[dict[str, str]]:

@@ -90,18 +90,29 @@ def acks(result: dict[str, Any]) -> str:
         if "status" in row:
             out.append([row["path"], row["status"]] + [None] * 6)
             continue
-        target = None
+        target = label = None
         if row["path"] == "ws":
-            target = bool(row["committed_per_s"] and row["committed_per_s"] >= 2000
-                          and row["latency"]["p99_ms"] <= 250)
+            # The storm measures capacity; its p99 is its own length (bench/acks.py).
+            target = bool(row["committed_per_s"] and row["committed_per_s"] >= 2000)
+            label = "ws (all at once)"
+        elif row["path"] == "ws-paced":
+            target = paced_ok(row)
+            label = f"ws at {row['offered_per_s']:g}/s offered"
         last = row.get("dashboard_last_push") or {}
-        out.append([row["path"], f"{row['committed']}/{row['sent']}", row["committed_per_s"],
+        out.append([label or row["path"], f"{row['committed']}/{row['sent']}",
+                    row["committed_per_s"],
                     row["latency"]["p50_ms"], row["latency"]["p99_ms"],
                     f"{row.get('dashboard_pushes')} (last shows {last.get('acknowledged')}, "
                     f"{row.get('dashboard_last_push_after_last_ack_ms')} ms after)",
                     row.get("summary_poll", {}).get("p99_ms"), verdict(target)])
     return md(["path", "committed/sent", "acks/s", "p50 ms", "p99 ms", "dashboard pushes",
-               "summary GET p99 ms", "target (WS)"], out)
+               "summary GET p99 ms", "target (WS: ≥ 2,000/s; p99 ≤ 250 ms at 2,000/s)"], out)
+
+
+def paced_ok(row: dict[str, Any]) -> bool:
+    """The paced run meets the target: 2,000/s or more offered, every one committed, p99 ≤ 250."""
+    return bool((row.get("offered_per_s") or 0) >= 2000 and row["committed"] == row["sent"]
+                and row["latency"]["p99_ms"] is not None and row["latency"]["p99_ms"] <= 250)
 
 
 def audience(result: dict[str, Any]) -> str:
@@ -198,11 +209,18 @@ def targets() -> str:
         ws = next((row for row in ack["rows"] if row["path"] == "ws" and "status" not in row),
                   None)
         if ws:
-            out.append(["acknowledgements ≥ 2,000/s over WebSocket, p99 ≤ 250 ms",
-                        f"{ws['committed_per_s']}/s, p99 {ws['latency']['p99_ms']} ms "
-                        f"({ws['committed']}/{ws['sent']} committed)", None,
-                        verdict(ws["committed_per_s"] >= 2000
-                                and ws["latency"]["p99_ms"] <= 250)])
+            out.append(["acknowledgements ≥ 2,000/s over WebSocket (all clients at once)",
+                        f"{ws['committed_per_s']}/s ({ws['committed']}/{ws['sent']} committed; "
+                        f"this storm's own p99 {ws['latency']['p99_ms']} ms)", None,
+                        verdict(ws["committed_per_s"] >= 2000)])
+        paced = next((row for row in ack["rows"]
+                      if row["path"] == "ws-paced" and "status" not in row), None)
+        if paced:
+            out.append(["acknowledgements over WebSocket: p99 ≤ 250 ms at 2,000/s",
+                        f"p99 {paced['latency']['p99_ms']} ms at {paced['offered_per_s']:g}/s "
+                        f"offered, {paced['committed_per_s']}/s committed "
+                        f"({paced['committed']}/{paced['sent']})", None,
+                        verdict(paced_ok(paced))])
     pag = load("pages")
     if pag and "rows" in pag:
         measured = [row for row in pag["rows"] if row.get("status") == 200]

@@ -5,6 +5,7 @@ broadcasts, and the bulk-made sessions are real logins the gateway accepts."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -44,6 +45,29 @@ def test_send_times_each_connection_reply(floor_and_client):
     assert (result["sent"], result["answered"]) == (20, 20)
     assert result["per_second"] > 0 and result["latency"]["p99_ms"] is not None
     assert "raw" not in result
+
+
+def test_send_at_a_rate_spreads_the_frames_over_time(floor_and_client):
+    client, _ = floor_and_client
+    # 20 frames offered at 100 a second: the last one leaves ~0.19 s after the first, whether
+    # one process sends them all or two processes send 10 each at 50 a second.
+    result = client.call("send", frames=['{"type":"ping"}'] * 20, reply_markers=['"pong"'],
+                         timeout=30, rate=100)
+    assert (result["sent"], result["answered"]) == (20, 20)
+    assert result["elapsed_s"] >= 0.15
+
+
+def test_the_cpu_meter_counts_this_process_and_the_machine(floor_and_client):
+    client, _ = floor_and_client
+    meter = harness.CpuMeter([], client)
+    meter.start()
+    spin_until = time.process_time() + 0.3
+    while time.process_time() < spin_until:
+        pass
+    used = meter.stop()
+    assert used["bench process"] >= 0.25
+    assert used["machine"] >= used["bench process"] - 0.05
+    assert used["available"] >= used["wall"]
 
 
 def test_a_frame_with_other_content_is_counted_bad_not_delivered(floor_and_client):
