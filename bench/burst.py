@@ -42,21 +42,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return harness.common_args(parser).parse_args(argv)
 
 
+#: Columns of the CPU table (harness.CpuMeter).
+CPU_PARTS = ["wall", "available", "machine", "servers", "load clients", "postgresql", "redis",
+             "bench process", "other"]
+
+
 def one_burst(client: harness.LoadClient, deployment: harness.Deployment, publisher: Any,
               count: int, concurrency: int) -> dict[str, Any]:
     prefix = f"bench-{uuid.uuid4().hex[:10]}-"
     markers = [f"{prefix}{index:04d}" for index in range(count)]
     client.call("watch", marker=prefix)
+    meter = harness.CpuMeter(deployment.servers, client)
     if publisher.path == "floor":
+        meter.start()
         t0, expected = publisher.publish_many(markers)
         published_s = time.monotonic() - t0
     elif publisher.path == "emit":
+        meter.start()
         t0 = time.monotonic()
         expected = [publisher.publish(marker)[1] for marker in markers]
         published_s = time.monotonic() - t0
     else:
         drafts = [publisher.draft(marker) for marker in markers]
         urls = [server.url for server in deployment.servers]
+        meter.start()
         t0 = time.monotonic()
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(lambda item: publisher.publish_draft(item[1], urls[item[0] % len(urls)]),
@@ -65,6 +74,8 @@ def one_burst(client: harness.LoadClient, deployment: harness.Deployment, publis
         expected = [publisher.expected_for(aid, marker) for aid, marker in zip(drafts, markers,
                                                                                strict=True)]
     result = client.call("collect", t0=t0, expected=expected, timeout=120)
+    # From the first publication to the last delivery (collect returns then).
+    result["cpu_s"] = meter.stop()
     last = result["last_s"]
     first = (result["first_ms"] or 0) / 1000
     result["published_s"] = round(published_s, 3)
@@ -141,6 +152,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
                 "expected": sum(r["expected"] for r in runs),
                 "duplicates": sum(r["duplicates"] for r in runs),
                 "bad": sum(r["bad"] for r in runs),
+                "cpu_s": {part: median([r["cpu_s"][part] for r in runs])
+                          for part in runs[0]["cpu_s"]} if runs else {},
             })
     lines = []
     for row in rows:
@@ -156,6 +169,12 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     print()
     print(table(["server", "clients", "publish/s", "deliveries/s", "gateway deliv/s",
                  "p50 ms", "p99 ms", "max ms", "verified", "dup+bad"], lines))
+    cpu_lines = [[f"{row['processes']}x {row['servers'][0]}",
+                  *(row["cpu_s"].get(part) for part in CPU_PARTS)]
+                 for row in rows if "error" not in row and row.get("cpu_s")]
+    print()
+    print("CPU seconds per burst (median), while it ran:")
+    print(table(["server", *CPU_PARTS], cpu_lines))
     result = {"publish_path": path, "publish_path_note": why, "count": args.count,
               "clients": args.clients, "concurrency": args.concurrency, "repeat": repeat,
               "rows": rows}
