@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=float(os.environ.get("BENCH_ACK_RATE", 2000)),
                         help="offered acknowledgements a second of the paced WebSocket run "
                         "(0: no paced run)")
+    parser.add_argument("--paths", default="ws,ws-paced,http",
+                        help="runs to make, of ws (all at once), ws-paced, http")
     parser.add_argument("--http-concurrency", type=int, default=16,
                         help="parallel HTTP connections (each busy request holds a database "
                         "connection: PostgreSQL allows 100 by default)")
@@ -196,7 +198,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
                      origin=deployment.servers[0].url)
         summary_url = (None if missing["summary"] else
                        deployment.servers[0].url + "/api/v1/announcements/{id}/receipts/summary")
-        paths = ["ws", "ws-paced", "http"] if args.rate else ["ws", "http"]
+        paths = [path for path in args.paths.split(",")
+                 if path in {"ws", "ws-paced", "http"} and (args.rate or path != "ws-paced")]
         for path in paths:
             why = missing[path.split("-")[0]]
             if why:
