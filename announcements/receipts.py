@@ -116,10 +116,17 @@ def receipts_mark_delivered(*, user: User, announcement_ids: list[int]) -> int:
 _PUSH_CHUNK = 500
 
 
-@transaction.atomic
 def receipts_mark_pushed(batch: dict[int, set[int]]) -> int:
     """Pushes the gateway reported: {event id: {user id, …}}. One UPDATE per announcement (and
-    per 500 users), whatever the number of connections."""
+    per 500 users), whatever the number of connections.
+
+    Each UPDATE is a short transaction of its own that skips the receipts another transaction
+    holds at that instant instead of waiting for them. Every writer that locks a receipt (an
+    acknowledgement batch, a read, an inbox fetch, the other process's flush) marks it
+    delivered itself. Waiting was costly: as one transaction, this flush held 2,500 receipts
+    of a fresh announcement while its recipients acknowledged. Their batches queued behind it
+    for up to 0.8 s (docs/performance.md, "Acknowledgements behind the delivery flush").
+    """
     from channels_app.models import Event
 
     by_announcement: dict[int, set[int]] = defaultdict(set)
@@ -135,10 +142,12 @@ def receipts_mark_pushed(batch: dict[int, set[int]]) -> int:
         ids = sorted(user_ids)
         updated = 0
         for start in range(0, len(ids), _PUSH_CHUNK):
-            updated += Receipt.objects.filter(
-                announcement_id=announcement_id, user_id__in=ids[start:start + _PUSH_CHUNK],
-                delivered_at=None,
-            ).update(delivered_at=now)
+            with transaction.atomic():
+                free = (Receipt.objects.filter(announcement_id=announcement_id,
+                                               user_id__in=ids[start:start + _PUSH_CHUNK],
+                                               delivered_at=None)
+                        .select_for_update(skip_locked=True).values("pk"))
+                updated += Receipt.objects.filter(pk__in=free).update(delivered_at=now)
         if updated:
             summary_changed(announcement_id)
         total += updated

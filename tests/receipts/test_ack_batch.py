@@ -6,10 +6,11 @@ socket still gets its own answer."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from announcements import receipts
@@ -220,3 +221,41 @@ def test_a_database_error_fails_the_whole_batch_with_error_frames(p, ws_connect,
     # The next batch, without the failure, goes through.
     clients[0].ws.send(ack_frame(ann.pk, 1))
     assert answer(clients[0])["changed"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_delivery_flush_skips_a_receipt_another_transaction_holds(p):
+    # The gateway's delivered-on-push flush must not queue behind (nor hold up) acknowledgement
+    # batches of the same fresh receipts: it skips what another writer holds — that writer
+    # (an acknowledgement, a read) marks the receipt delivered itself.
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    ann = publish_ack(p)
+    rows = list(Receipt.objects.filter(announcement=ann).order_by("user_id"))
+    held = rows[0]
+    event = Event.objects.filter(type="announcement.published", data__id=ann.pk).latest("id")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Receipt.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        # Were the flush to wait for the lock, it would return only after `release` below
+        # timed out, having marked every receipt.
+        marked = receipts.receipts_mark_pushed({event.id: {row.user_id for row in rows}})
+    finally:
+        release.set()
+        holder.join()
+    assert marked == len(rows) - 1
+    delivered = dict(Receipt.objects.filter(announcement=ann).values_list("pk", "delivered_at"))
+    assert delivered.pop(held.pk) is None
+    assert all(value is not None for value in delivered.values())
