@@ -38,6 +38,7 @@ from channels_app.dispatch import (
 )
 from channels_app.gateway import FrameError, error_frame
 from channels_app.relay import ensure_relay_loop
+from comms import heap
 from comms.errors import ServiceError
 from comms.realtime import CONTROL_TYPES, SESSION_ENDED, audience_allows
 
@@ -132,6 +133,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         )
         self._reply({"type": "hello", "user": user.pk, "last": state.head})
         self._done()
+        heap.connection_ready()
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "pending_recompute", None) is not None:
@@ -143,6 +145,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if hasattr(self, "dispatcher"):
             joined, self.joined = self.joined, set()
             await self.dispatcher.leave(self, joined)
+            heap.connection_closed()
 
     async def _sync_groups(self) -> None:
         wanted = self.base_groups | self.extra_groups | set(self.subscriptions.values())
