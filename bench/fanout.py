@@ -189,6 +189,10 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     with harness.LoadClient() as client:
         for n in sizes:
+            # "An announcement addressed to all of them": exactly the N connected people are
+            # members of the province, so a publication to 1,000 clients writes 1,000
+            # receipts, not one per person the largest size needed (10,001 before).
+            harness.set_active_population(n)
             size_rows = []
             if n <= args.single_max:
                 for spec in large_singles if n > 1000 else singles:
