@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bench.burst import CPU_PARTS
 from bench.harness import RESULTS_DIR
 from bench.stats import median as median_of
 
@@ -79,9 +80,21 @@ def burst(result: dict[str, Any]) -> str:
                     row.get("kib_per_connection_after_bursts"),
                     verdict(row["deliveries_per_s"] >= 30_000 if ours and row["processes"] == 2
                             and row["deliveries_per_s"] else None)])
-    return md(["server", "clients", "verified", "publish/s", "deliveries/s",
-               "deliveries/s (first→last)", "p99 ms", "KiB/conn after", "target ≥ 30,000/s"],
-              out)
+    table = md(["server", "clients", "verified", "publish/s", "deliveries/s",
+                "deliveries/s (first→last)", "p99 ms", "KiB/conn after", "target ≥ 30,000/s"],
+               out)
+    cpu = [[f"{row['processes']}x {row['servers'][0]}",
+            *(row["cpu_s"].get(part) for part in CPU_PARTS)]
+           for row in result["rows"] if row.get("cpu_s")]
+    if cpu:
+        table += ("\n\nCPU seconds per burst (median of the bursts), while it ran:\n\n"
+                  + md(CPU_PARTS_HEADER, cpu))
+    return table
+
+
+#: Headers of the burst's CPU table (its columns: bench.burst.CPU_PARTS).
+CPU_PARTS_HEADER = ["server", "wall s", "core-s available", "machine busy", "servers",
+                    "load clients", "PostgreSQL", "Redis", "bench process", "other"]
 
 
 def acks(result: dict[str, Any]) -> str:
