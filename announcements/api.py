@@ -274,7 +274,7 @@ def publish_announcement(request: HttpRequest, announcement_id: int,
     # The event is pushed after the response is built, as this request's last work: under
     # ASGI this thread shares the interpreter with the gateway's event loop, and building the
     # response while the dispatcher writes the event to thousands of sockets delayed both
-    # (docs/performance.md, "The publish request builds its response first").
+    # (docs/performance.md, "The publish request pushes last").
     with pushes_after():
         after = services.announcement_publish(
             actor=request.auth, announcement_id=announcement_id,

@@ -125,7 +125,8 @@ def receipts_mark_pushed(batch: dict[int, set[int]]) -> int:
     acknowledgement batch, a read, an inbox fetch, the other process's flush) marks it
     delivered itself. Waiting was costly: as one transaction, this flush held 2,500 receipts
     of a fresh announcement while its recipients acknowledged. Their batches queued behind it
-    for up to 0.8 s (docs/performance.md, "Acknowledgements behind the delivery flush").
+    for up to 0.8 s (docs/performance.md, "Acknowledgements queued behind the delivery
+    flush").
     """
     from channels_app.models import Event
 

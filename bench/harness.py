@@ -425,11 +425,6 @@ class LoadClient:
         #: Open connections per process, in the order `send` frames are given.
         self.connections = [0] * count
 
-    @property
-    def process(self) -> subprocess.Popen:
-        """The first process (tests and single-process callers)."""
-        return self.processes[0]
-
     def _split(self, cmd: str, params: dict[str, Any]) -> list[dict[str, Any] | None]:
         count = len(self.processes)
         if count == 1:

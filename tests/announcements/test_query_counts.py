@@ -38,25 +38,39 @@ def test_listing_queries_do_not_grow_with_the_page(signers_with_mfa, url):
     assert many == few
 
 
+def _api_clients(p):
+    """Token clients of Semarang's author and signer (their tokens made once, outside any
+    count)."""
+    from tests.announcements.test_api import token_client
+
+    return (token_client(p.smg_author, "read", "write"),
+            token_client(p.smg_signer, "read", "write", "publish"))
+
+
+def _publish_queries(author, signer, **fields) -> tuple[list[str], int]:
+    """Draft and submit through the API, then publish: the SQL of the publish request alone,
+    and the announcement's id."""
+    from tests.announcements.test_api import body, post
+
+    ann = post(author, "/api/v1/announcements", body(**fields)).json()
+    post(author, f"/api/v1/announcements/{ann['id']}/submit")
+    with CaptureQueriesContext(connection) as captured:
+        response = post(signer, f"/api/v1/announcements/{ann['id']}/publish")
+    assert response.status_code == 200, response.content
+    return [query["sql"] for query in captured.captured_queries], ann["id"]
+
+
 def test_the_publish_request_costs_the_same_queries_for_a_wider_audience(signers_with_mfa):
     # Through the whole stack (token auth, middleware, service, log, event, push, response):
     # the receipts are one INSERT … SELECT and the unit ids one array parameter, whatever the
     # audience; the count also guards against a query creeping into every publication.
-    from tests.announcements.test_api import body, post, token_client
-
-    p = signers_with_mfa
-    author = token_client(p.smg_author, "read", "write")
-    signer = token_client(p.smg_signer, "read", "write", "publish")
+    author, signer = _api_clients(signers_with_mfa)
 
     def publish_queries(units: list[str]) -> tuple[int, int]:
-        ann = post(author, "/api/v1/announcements",
-                   body(audience={"units": units, "include_subunits": True, "roles": []})).json()
-        post(author, f"/api/v1/announcements/{ann['id']}/submit")
-        with CaptureQueriesContext(connection) as captured:
-            response = post(signer, f"/api/v1/announcements/{ann['id']}/publish")
-        assert response.status_code == 200, response.content
-        receipts = Receipt.objects.filter(announcement_id=ann["id"]).count()
-        return len(captured.captured_queries), receipts
+        sql, announcement_id = _publish_queries(
+            author, signer, audience={"units": units, "include_subunits": True, "roles": []})
+        receipts = Receipt.objects.filter(announcement_id=announcement_id).count()
+        return len(sql), receipts
 
     publish_queries(["33.74.DISKOMINFO"])  # warm: the unit's signing key, the log's first entry
     narrow, narrow_receipts = publish_queries(["33.74.DISKOMINFO"])
@@ -74,17 +88,7 @@ def test_the_publish_request_pushes_its_event_last(signers_with_mfa):
     # the interpreter with the gateway that writes the event to every connection, and a response
     # built meanwhile slowed the fan-out (docs/performance.md). So the push — its claim, then
     # the mark — is the request's last work.
-    from tests.announcements.test_api import body, post, token_client
-
-    p = signers_with_mfa
-    author = token_client(p.smg_author, "read", "write")
-    signer = token_client(p.smg_signer, "read", "write", "publish")
-    ann = post(author, "/api/v1/announcements", body()).json()
-    post(author, f"/api/v1/announcements/{ann['id']}/submit")
-    with CaptureQueriesContext(connection) as captured:
-        response = post(signer, f"/api/v1/announcements/{ann['id']}/publish")
-    assert response.status_code == 200, response.content
-    sql = [query["sql"] for query in captured.captured_queries]
+    sql, _ = _publish_queries(*_api_clients(signers_with_mfa))
     claim = max(i for i, text in enumerate(sql) if '"claimed_at"' in text and "UPDATE" in text)
     assert '"pushed_at"' in sql[-1] and sql[-1].startswith("UPDATE")
     # Nothing but the push after the commit: the response's reads all came before the claim.
