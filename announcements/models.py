@@ -294,20 +294,28 @@ class Receipt(models.Model):
     # No single-column indexes on these two: the unique (announcement, user) and the inbox
     # (user, read_at) indexes lead with them. Every index costs on each of 300,000 inserts of a
     # province-wide publication (two fewer: 3.9 s → 2.8 s for 300,000 rows, measured).
+    # No database constraint on any of the three keys: receipts are only ever written by one
+    # INSERT … SELECT joining those very tables, in the transaction that holds the
+    # announcement's row lock. Published announcements are never deleted (they are withdrawn;
+    # the transparency log refers to them) and the ORM still cascades a draft's deletion. Each
+    # deferred check is one look-up per receipt at COMMIT: user and unit cost 600,000 of them
+    # (docs/performance.md, finding 10); the announcement's 300,000 cost 1.8-2.1 s more
+    # (docs/performance.md, "Publication: the receipts write").
     announcement = models.ForeignKey(
-        Announcement, on_delete=models.CASCADE, related_name="receipts", db_index=False
+        Announcement, on_delete=models.CASCADE, related_name="receipts", db_index=False,
+        db_constraint=False,
     )
-    # No database constraint on user and unit: receipts are only ever written by one
-    # INSERT … SELECT joining those very tables in the same transaction, users are deactivated,
-    # never deleted, and units are PROTECTed by the ORM. The deferred checks cost 600,000
-    # look-ups at COMMIT of a province-wide publication (docs/performance.md, finding 10).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="receipts",
         db_index=False, db_constraint=False,
     )
     #: The unit through which the user was addressed at publication (for per-unit statistics).
+    #: No index of its own: every read of receipts by unit is within one announcement, and the
+    #: unique and pending indexes lead with it. The single-column index cost ~0.4 s of a
+    #: province-wide publication (one index of five, measured; docs/performance.md). Deleting
+    #: a unit (PROTECTed) then scans the receipts: a rare administrative act.
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+",
-                             db_constraint=False)
+                             db_constraint=False, db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)

@@ -112,6 +112,33 @@ def test_people_without_a_view_of_the_receipts_get_404(ann, p, who):
         assert client.get(path).status_code == 404, (who, path)
 
 
+def test_an_auditor_keeps_the_view_when_everyone_in_the_area_has_acknowledged(p, org, tree):
+    # The pending index no longer finds the area's receipts; the check must still see them.
+    dinkes_auditor = make_user(org.semarang_dinkes, "auditor")
+    ann = publish_ack(p)
+    area = ann.receipts.filter(unit__code__startswith="33.74.DINKES")
+    for receipt in area.select_related("user"):
+        ack(receipt.user, ann)
+    assert area.exists() and not area.filter(acknowledged_at=None).exists()
+    assert access_receipt_stats(dinkes_auditor, ann.pk).codes == ("33.74.DINKES",)
+
+
+def test_an_auditor_sees_receipts_only_where_the_audience_reached_someone(p, org):
+    dinkes_auditor = make_user(org.semarang_dinkes, "auditor")
+    # Addressed to Dinkes Semarang itself: its auditor sees it.
+    ann = publish_ack(p, audience_units=("33.74.DINKES",))
+    assert access_receipt_stats(dinkes_auditor, ann.pk).codes == ("33.74.DINKES",)
+    # Addressed to Diskominfo Semarang only: Dinkes is not reached (answered without a query).
+    ann = publish_ack(p, audience_units=("33.74.DISKOMINFO",))
+    with pytest.raises(NotFound):
+        access_receipt_stats(dinkes_auditor, ann.pk)
+    # Reached, but only signers are addressed and Dinkes has none: no receipt, 404.
+    ann = publish_ack(p, roles=("signer",))
+    assert not ann.receipts.filter(unit__code__startswith="33.74.DINKES").exists()
+    with pytest.raises(NotFound):
+        access_receipt_stats(dinkes_auditor, ann.pk)
+
+
 def test_an_auditor_of_a_unit_without_recipients_gets_404(ann, org):
     solo_auditor = make_user(org.solo, "auditor")
     with pytest.raises(NotFound):
