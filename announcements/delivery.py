@@ -52,9 +52,35 @@ async def _flush_loop() -> None:
 
 
 async def flush(batch: dict[int, set[int]]) -> None:
+    """Write the batch a part at a time (one UPDATE each), pausing after each part as long as
+    it took.
+
+    A fresh announcement's recipients acknowledge while its deliveries are flushed. Written
+    at once, the 2,500 receipts a process delivered took PostgreSQL's CPU for ~250 ms, and
+    every acknowledgement answered in that stretch waited (paced at 2,000/s: p99 258 ms with
+    the flush, 138 ms without it; docs/performance.md). Paced, the flush takes at most half
+    of the time while it runs. "Delivered" is a report, not a promise: a 300,000-recipient
+    announcement's marks take a few seconds longer to land.
+    """
     from announcements.receipts import receipts_mark_pushed
 
-    try:
-        await database_sync_to_async(receipts_mark_pushed)(batch)
-    except Exception:
-        logger.warning("delivery of %s event(s) not recorded", len(batch), exc_info=True)
+    loop = asyncio.get_running_loop()
+    for part in parts(batch):
+        started = loop.time()
+        try:
+            await database_sync_to_async(receipts_mark_pushed)(part)
+        except Exception:
+            logger.warning("delivery of %s event(s) not recorded", len(part), exc_info=True)
+        await asyncio.sleep(loop.time() - started)
+
+
+def parts(batch: dict[int, set[int]]) -> list[dict[int, set[int]]]:
+    """The batch in parts of at most one UPDATE each (PUSH_CHUNK users of one event)."""
+    from announcements.receipts import PUSH_CHUNK
+
+    out = []
+    for event_id, user_ids in batch.items():
+        ids = sorted(user_ids)
+        out += [{event_id: set(ids[start:start + PUSH_CHUNK])}
+                for start in range(0, len(ids), PUSH_CHUNK)]
+    return out

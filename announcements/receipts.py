@@ -113,7 +113,7 @@ def receipts_mark_delivered(*, user: User, announcement_ids: list[int]) -> int:
 
 
 #: Users per UPDATE of a pushed batch (keeps the IN list within every database's limits).
-_PUSH_CHUNK = 500
+PUSH_CHUNK = 500
 
 
 def receipts_mark_pushed(batch: dict[int, set[int]]) -> int:
@@ -142,10 +142,10 @@ def receipts_mark_pushed(batch: dict[int, set[int]]) -> int:
     for announcement_id, user_ids in by_announcement.items():
         ids = sorted(user_ids)
         updated = 0
-        for start in range(0, len(ids), _PUSH_CHUNK):
+        for start in range(0, len(ids), PUSH_CHUNK):
             with transaction.atomic():
                 free = (Receipt.objects.filter(announcement_id=announcement_id,
-                                               user_id__in=ids[start:start + _PUSH_CHUNK],
+                                               user_id__in=ids[start:start + PUSH_CHUNK],
                                                delivered_at=None)
                         .select_for_update(skip_locked=True).values("pk"))
                 updated += Receipt.objects.filter(pk__in=free).update(delivered_at=now)
