@@ -259,3 +259,32 @@ def test_the_delivery_flush_skips_a_receipt_another_transaction_holds(p):
     delivered = dict(Receipt.objects.filter(announcement=ann).values_list("pk", "delivered_at"))
     assert delivered.pop(held.pk) is None
     assert all(value is not None for value in delivered.values())
+
+
+def test_the_delivery_flush_is_cut_into_parts_of_one_update_each():
+    from announcements import delivery
+
+    batch = {7: set(range(1, 1201)), 9: {5, 3}}
+    parts = delivery.parts(batch)
+    assert [(list(part), len(next(iter(part.values())))) for part in parts] == [
+        ([7], 500), ([7], 500), ([7], 200), ([9], 2)]
+    # Every user of every event is in exactly one part.
+    for event_id, users in batch.items():
+        got = [u for part in parts for u in part.get(event_id, ())]
+        assert sorted(got) == sorted(users)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_paced_delivery_flush_marks_every_receipt(p, monkeypatch):
+    import asyncio
+
+    from announcements import delivery
+
+    ann = publish_ack(p)
+    event = Event.objects.filter(type="announcement.published", data__id=ann.pk).latest("id")
+    users = set(Receipt.objects.filter(announcement=ann).values_list("user_id", flat=True))
+    # More than one part, so that the pauses between parts are taken.
+    monkeypatch.setattr(receipts, "PUSH_CHUNK", 2)
+    asyncio.run(delivery.flush({event.id: users}))
+    assert len(users) > 2
+    assert not Receipt.objects.filter(announcement=ann, delivered_at=None).exists()
