@@ -3,8 +3,9 @@ module batches those reports and writes them once a second.
 
 A province-wide announcement reaches 300,000 connections. One UPDATE per push would be 300,000
 writes in a second; instead each server process keeps {event id: {user id}} in memory and a
-single flusher writes them through `receipts_mark_pushed` — one UPDATE per announcement (and per
-500 users) per second. The report itself is a dict insert on the event loop, no I/O.
+single flusher writes them a second later through `receipts_mark_pushed` — one UPDATE per
+announcement and 500 users, paced (`flush`). The report itself is a dict insert on the event
+loop, no I/O.
 
 What a process holds when it is killed is lost; those recipients become "delivered" when they
 open the inbox or the API list (fetch counts as delivery), which is what the state means.
