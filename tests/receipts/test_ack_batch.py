@@ -277,6 +277,7 @@ def test_the_delivery_flush_is_cut_into_parts_of_one_update_each():
 @pytest.mark.django_db(transaction=True)
 def test_the_paced_delivery_flush_marks_every_receipt(p, monkeypatch):
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from announcements import delivery
 
@@ -285,6 +286,9 @@ def test_the_paced_delivery_flush_marks_every_receipt(p, monkeypatch):
     users = set(Receipt.objects.filter(announcement=ann).values_list("user_id", flat=True))
     # More than one part, so that the pauses between parts are taken.
     monkeypatch.setattr(receipts, "PUSH_CHUNK", 2)
-    asyncio.run(delivery.flush({event.id: users}))
+    # In a thread of its own, as on a server's event loop: this test thread may already run
+    # one (Playwright's sync API, when browser tests ran before).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(delivery.flush({event.id: users}))).result(timeout=60)
     assert len(users) > 2
     assert not Receipt.objects.filter(announcement=ann, delivered_at=None).exists()
