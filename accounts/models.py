@@ -88,7 +88,7 @@ class Unit(models.Model):
         return ancestor_codes(self.code)
 
     def is_within(self, code: str) -> bool:
-        return self.code == code or self.code.startswith(f"{code}.")
+        return code_within(self.code, code)
 
     @property
     def jurisdiction_code(self) -> str:
@@ -100,6 +100,11 @@ class Unit(models.Model):
 
 
 _GOVERNMENT_SEGMENT = re.compile(r"^\d{2}$")
+
+
+def code_within(code: str, ancestor: str) -> bool:
+    """Whether the unit coded `code` is `ancestor` or below it (the code is the tree path)."""
+    return code == ancestor or code.startswith(f"{ancestor}.")
 
 
 def ancestor_codes(code: str) -> list[str]:

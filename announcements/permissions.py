@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accounts.models import Role, Unit, User
+from accounts.models import Role, Unit, User, code_within
 from accounts.permissions import has_role, has_role_over
 from announcements.models import Announcement, Attachment, Classification, Status, VersionState
 from comms.errors import Forbidden, NotFound
@@ -121,8 +121,6 @@ def access_receipt_stats(user: User, announcement_id: int) -> ReceiptScope:
     authors, signers and head (and unit admins or auditors over the issuer) see all of them; an
     auditor of another unit sees those in the unit's subtree, if there are any. Everyone else,
     and every announcement not yet published, gets 404."""
-    from django.db.models import Q
-
     from accounts.models import Membership
     from announcements.models import Receipt
 
@@ -146,11 +144,10 @@ def access_receipt_stats(user: User, announcement_id: int) -> ReceiptScope:
     reached = [code for code in audited if _reaches(announcement, code)]
     if not reached:
         raise NotFound()
-    within = Q()
+    units = Unit.objects.none()
     for code in reached:
-        within |= Q(code=code) | Q(code__startswith=f"{code}.")
-    receipts = Receipt.objects.filter(
-        announcement=announcement, unit_id__in=Unit.objects.filter(within).values("id"))
+        units |= Unit.objects.subtree(code)
+    receipts = Receipt.objects.filter(announcement=announcement, unit_id__in=units.values("id"))
     # Receipts have no index on the unit alone (it cost every publication; models.Receipt):
     # pending ones are found through the pending index, by unit; only an area where everyone
     # has acknowledged falls back to the announcement's receipts in the unique index.
@@ -162,8 +159,7 @@ def access_receipt_stats(user: User, announcement_id: int) -> ReceiptScope:
 def _reaches(announcement: Announcement, code: str) -> bool:
     """Whether the announcement's audience includes a unit in the subtree of `code`."""
     return any(
-        unit == code or unit.startswith(f"{code}.")
-        or (announcement.audience_subunits and code.startswith(f"{unit}."))
+        code_within(unit, code) or (announcement.audience_subunits and code_within(code, unit))
         for unit in announcement.audience_units
     )
 
