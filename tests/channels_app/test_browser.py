@@ -48,7 +48,11 @@ def test_a_message_appears_for_the_other_reader_and_an_edit_shows_history(
     assert alice.locator("#id_body").input_value() == ""
 
     # Alice edits (through the edit page); Bob's open page shows the new text, then its history.
-    message_id = alice.locator("#messages article.mine").last.get_attribute("data-message-id")
+    # Her own copy of the message, not merely her last one: the seeded thread has an earlier
+    # message of hers, and her page may append the new one after Bob's page shows it.
+    mine = alice.locator("#messages article.mine", has_text="Rapat koordinasi pukul 10")
+    mine.wait_for()
+    message_id = mine.get_attribute("data-message-id")
     alice.goto(f"{asgi_server.url}/kanal/pesan/{message_id}/ubah/")
     alice.fill("#id_body", "Rapat koordinasi pukul 13")
     alice.click("main form button[type=submit]")
