@@ -18,6 +18,7 @@ from announcements.models import (
     VersionState,
 )
 from announcements.permissions import STAFF_ROLES
+from comms.params import parse_int
 
 
 def inbox_for(user: User, *, priority: str = "", issuer: str = "") -> QuerySet[Receipt]:
@@ -120,9 +121,7 @@ def parse_code(code: str) -> tuple[str, int | None]:
     """`ABCDE23456` or `ABCDE23456-2` (a copy's version) → (code, version or None)."""
     code = (code or "").strip().upper()[:40]
     base, _sep, number = code.partition("-")
-    if number.isdigit():
-        return base, int(number)
-    return base, None
+    return base, parse_int(number)
 
 
 def verification_for_code(

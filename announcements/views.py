@@ -27,6 +27,7 @@ from announcements.permissions import (
     is_signer,
 )
 from comms.errors import NotFound, ServiceError
+from comms.params import parse_int
 
 
 def _ip(request: HttpRequest) -> str | None:
@@ -186,9 +187,7 @@ def _detail_context(request: HttpRequest, announcement: Announcement,
 @require_GET
 def detail(request: HttpRequest, announcement_id: int) -> HttpResponse:
     announcement = _access(request, announcement_id)
-    number = request.GET.get("versi")
-    context = _detail_context(request, announcement, int(number) if number and
-                              number.isdigit() else None)
+    context = _detail_context(request, announcement, parse_int(request.GET.get("versi")))
     if announcement.current_version_id is not None:
         services.receipt_mark_read(user=request.user, announcement_id=announcement.pk)
     return render(request, "announcements/detail.html", context)
@@ -200,9 +199,7 @@ def print_view(request: HttpRequest, announcement_id: int) -> HttpResponse:
     announcement = _access(request, announcement_id)
     if announcement.current_version_id is None:
         raise Http404
-    number = request.GET.get("versi")
-    context = _detail_context(request, announcement, int(number) if number and
-                              number.isdigit() else None)
+    context = _detail_context(request, announcement, parse_int(request.GET.get("versi")))
     return render(request, "announcements/print.html", context)
 
 
@@ -211,11 +208,10 @@ def print_view(request: HttpRequest, announcement_id: int) -> HttpResponse:
 def diff(request: HttpRequest, announcement_id: int) -> HttpResponse:
     announcement = _access(request, announcement_id)
     versions = {v.number: v for v in selectors.published_versions(announcement)}
-    try:
-        a = versions[int(request.GET.get("a", ""))]
-        b = versions[int(request.GET.get("b", ""))]
-    except (KeyError, ValueError):
-        raise Http404 from None
+    a = versions.get(parse_int(request.GET.get("a")))
+    b = versions.get(parse_int(request.GET.get("b")))
+    if a is None or b is None:
+        raise Http404
     return render(request, "announcements/diff.html", {
         "announcement": announcement, "a": a, "b": b, "rows": selectors.version_diff(a, b),
     })
