@@ -325,9 +325,11 @@ def announcement_submit(*, actor: User, announcement_id: int,
 @transaction.atomic
 def announcement_return(*, actor: User, announcement_id: int, comment: str,
                         ip: str | None = None) -> Announcement:
-    """A signer sends the version under review (or scheduled) back to the author."""
+    """A signer (with MFA) sends the version under review back to the author, or cancels a
+    scheduled publication. Both undo a signer's decision, so they ask what signing asks: a
+    stolen password alone must not be able to hold back a publication."""
     announcement = _locked(announcement_id)
-    require_signer(actor, announcement.issuer)
+    _require_can_sign(actor, announcement)
     comment = (comment or "").strip()
     if not comment:
         raise _invalid({"comment": [_("Tuliskan alasan pengembalian.")]})
