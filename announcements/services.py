@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Role, Unit, User, jurisdiction_code
 from accounts.permissions import require_mfa
 from accounts.services import audit
-from announcements import receipts, signing
+from announcements import receipts, selectors, signing
 from announcements.models import (
     Announcement,
     AnnouncementVersion,
@@ -577,9 +577,22 @@ def _emit(kind: str, announcement: Announcement, version: AnnouncementVersion) -
     )
 
 
+def _require_second_person(version: AnnouncementVersion, signer: User) -> None:
+    """The two-person rule, checked wherever a version is signed or scheduled for signing:
+    whoever wrote a version (settings.TWO_PERSON_RULE) cannot also be the one who signs it."""
+    if not selectors.may_sign_as_second_person(signer, version):
+        raise ServiceError(
+            "two_person_rule",
+            _("Pemisahan tugas: Anda ikut menyusun versi ini, sehingga versi ini harus "
+              "ditandatangani oleh penanda tangan lain."),
+            status=403,
+        )
+
+
 def _publish(announcement: Announcement, version: AnnouncementVersion, signer: User,
              ip: str | None) -> Announcement:
     """Sign and publish `version` now. Caller holds the announcement lock."""
+    _require_second_person(version, signer)
     now = timezone.now().replace(microsecond=0)  # whole seconds: the payload's precision
     previous = announcement.current_version
     key = _key_for_signing(announcement.issuer, now)
@@ -639,6 +652,7 @@ def _schedule(announcement: Announcement, version: AnnouncementVersion, signer: 
               at: datetime, ip: str | None) -> Announcement:
     from announcements.tasks import publish_scheduled
 
+    _require_second_person(version, signer)
     version.state = VersionState.SCHEDULED
     version.scheduled_for = at
     version.signer = signer

@@ -159,11 +159,17 @@ def _detail_context(request: HttpRequest, announcement: Announcement,
         if shown is None:
             raise Http404
     shown = shown or announcement.current_version
+    pending = selectors.pending_version(announcement) if staff else None
+    can_sign = is_signer(request.user, announcement.issuer)
     context: dict = {
         "announcement": announcement, "versions": versions, "shown": shown, "staff": staff,
-        "pending": selectors.pending_version(announcement) if staff else None,
+        "pending": pending,
         "can_author": is_author(request.user, announcement.issuer),
-        "can_sign": is_signer(request.user, announcement.issuer),
+        "can_sign": can_sign,
+        # The two-person rule: say so instead of offering a button the service would refuse.
+        "wrote_pending": bool(can_sign and pending is not None and pending.state == "in_review"
+                              and not selectors.may_sign_as_second_person(request.user,
+                                                                          pending)),
         "comment_form": forms.CommentForm(), "reason_form": forms.ReasonForm(),
         "publish_form": forms.PublishForm(), "attachment_form": forms.AttachmentForm(),
     }
