@@ -51,6 +51,11 @@ MAX_REFERENCE = 100
 MAX_REASON = 2_000
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 10
+#: How far ahead a date a user supplies (acknowledgement deadline, scheduled publication) may
+#: lie. Two years is past any notice's horizon and far from the calendar's end: a deadline of
+#: 9999-12-31T23:59:59-12:00 is year 10000 in UTC, which Python cannot read back (every list
+#: showing it answered 500).
+MAX_DAYS_AHEAD = 730
 
 #: Magic bytes → content type. The client's declared type and the file name are not trusted.
 _MAGIC = (
@@ -80,6 +85,20 @@ class Content:
     roles: tuple[str, ...] = ()
     requires_ack: bool = False
     ack_deadline: datetime | None = None
+
+
+def _validate_moment(moment: datetime, *, field: str, errors: dict[str, list[str]],
+                     after: datetime | None = None, too_early: str = "") -> None:
+    """The one check of every date a user supplies, for page and API alike: it names its time
+    zone, lies after `after` when given (else `too_early`), and at most MAX_DAYS_AHEAD days
+    from now."""
+    if timezone.is_naive(moment):
+        errors.setdefault(field, []).append(_("Waktu harus memuat zona waktu."))
+    elif after is not None and moment <= after:
+        errors.setdefault(field, []).append(too_early)
+    elif moment > timezone.now() + timedelta(days=MAX_DAYS_AHEAD):
+        errors.setdefault(field, []).append(
+            _("Paling lambat %(days)d hari dari sekarang.") % {"days": MAX_DAYS_AHEAD})
 
 
 def _validate_text(title: str, body: str, errors: dict[str, list[str]]) -> tuple[str, str]:
@@ -135,12 +154,9 @@ def _validate_content(content: Content, issuer: Unit) -> Content:
     if any(role not in _AUDIENCE_ROLES for role in roles):
         errors.setdefault("audience.roles", []).append(_("Peran tidak dikenal."))
     if content.ack_deadline is not None:
-        if timezone.is_naive(content.ack_deadline):
-            errors.setdefault("ack_deadline", []).append(_("Batas waktu harus memuat zona waktu."))
-        elif content.ack_deadline <= timezone.now():
-            errors.setdefault("ack_deadline", []).append(
-                _("Batas konfirmasi harus di masa depan.")
-            )
+        _validate_moment(content.ack_deadline, field="ack_deadline", errors=errors,
+                         after=timezone.now(),
+                         too_early=_("Batas konfirmasi harus di masa depan."))
         if not content.requires_ack:
             errors.setdefault("ack_deadline", []).append(
                 _("Batas konfirmasi hanya untuk pengumuman yang wajib dikonfirmasi.")
@@ -643,8 +659,24 @@ def announcement_publish(*, actor: User, announcement_id: int,
     announcement = _locked(announcement_id)
     _require_can_sign(actor, announcement)
     version = _require_pending(announcement, VersionState.IN_REVIEW)
-    if publish_at is not None and publish_at > timezone.now():
-        return _schedule(announcement, version, actor, publish_at, ip)
+    errors: dict[str, list[str]] = {}
+    at = None
+    if publish_at is not None:
+        _validate_moment(publish_at, field="publish_at", errors=errors)
+        # A time already past means "now", as an empty one does.
+        if not errors and publish_at > timezone.now():
+            at = publish_at
+    deadline = announcement.ack_deadline
+    if announcement.current_version_id is None and deadline is not None:
+        # The deadline was checked when written; the draft may have waited past it since.
+        _validate_moment(deadline, field="ack_deadline", errors=errors,
+                         after=at or timezone.now(),
+                         too_early=_("Batas konfirmasi harus setelah waktu terbit; "
+                                     "ubah draf terlebih dahulu."))
+    if errors:
+        raise _invalid(errors)
+    if at is not None:
+        return _schedule(announcement, version, actor, at, ip)
     return _publish(announcement, version, actor, ip)
 
 
