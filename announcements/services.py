@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Role, Unit, User, jurisdiction_code
 from accounts.permissions import require_mfa
 from accounts.services import audit
-from announcements import receipts, selectors, signing
+from announcements import files, receipts, selectors, signing
 from announcements.models import (
     Announcement,
     AnnouncementVersion,
@@ -56,13 +56,6 @@ MAX_ATTACHMENTS = 10
 #: 9999-12-31T23:59:59-12:00 is year 10000 in UTC, which Python cannot read back (every list
 #: showing it answered 500).
 MAX_DAYS_AHEAD = 730
-
-#: Magic bytes → content type. The client's declared type and the file name are not trusted.
-_MAGIC = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
 
 _AUDIENCE_ROLES = {choice.value for choice in Role}
 
@@ -266,13 +259,6 @@ def announcement_edit(*, actor: User, announcement_id: int, content: Content,
     return announcement
 
 
-def _sniff(head: bytes) -> str | None:
-    for magic, content_type in _MAGIC:
-        if head.startswith(magic):
-            return content_type
-    return None
-
-
 @transaction.atomic
 def attachment_add(*, actor: User, announcement_id: int, name: str, data: bytes,
                    ip: str | None = None) -> Attachment:
@@ -288,13 +274,14 @@ def attachment_add(*, actor: User, announcement_id: int, name: str, data: bytes,
         raise _invalid({"attachment": [
             _("Lampiran paling besar %(mb)d MB.") % {"mb": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
         ]})
-    content_type = _sniff(data[:16])
-    if content_type is None:
+    # The bytes say what the file is; the client's declared type and the name are not trusted.
+    kind = files.sniff(data[:files.HEAD_BYTES])
+    if kind not in files.UPLOADABLE:
         raise _invalid({"attachment": [_("Lampiran harus berupa PDF, PNG atau JPEG.")]})
     if version.attachments.count() >= MAX_ATTACHMENTS:
         raise _invalid({"attachment": [_("Terlalu banyak lampiran.")]})
     digest = hashlib.sha256(data).hexdigest()
-    attachment = Attachment(version=version, name=name, content_type=content_type,
+    attachment = Attachment(version=version, name=name, content_type=kind.content_type,
                             size=len(data), sha256=digest)
     path = f"announcements/{digest[:2]}/{digest}"
     if not default_storage.exists(path):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role, Unit
-from announcements import forms, selectors, services
+from announcements import files, forms, selectors, services
 from announcements import receipts as receipt_services
 from announcements.api import verification_answer
 from announcements.log_selectors import log_indices_for
@@ -302,9 +302,15 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
         item = access_attachment(request.user, attachment_id)
     except NotFound:
         raise Http404 from None
-    response = FileResponse(item.file.open("rb"), content_type=item.content_type,
-                            as_attachment=item.content_type == "application/pdf",
-                            filename=item.name)
+    # Type, extension and inline-or-download from the stored bytes, not from the stored name
+    # or type: an HTML page saved as `x.html` (or a file stored before uploads were sniffed)
+    # must never reach a browser or a desktop as something to open as a page.
+    handle = item.file.open("rb")
+    kind = files.sniff(handle.read(files.HEAD_BYTES))
+    handle.seek(0)
+    response = FileResponse(handle, content_type=kind.content_type,
+                            as_attachment=not kind.inline,
+                            filename=files.download_name(item.name, kind))
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
