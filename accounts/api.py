@@ -13,6 +13,7 @@ from accounts import selectors
 from accounts.models import Unit, User
 from accounts.permissions import access_unit, user_has_mfa
 from comms.api import require_scope
+from comms.params import QueryInt
 
 router = Router()
 
@@ -97,7 +98,7 @@ def unit(request: HttpRequest, code: str) -> UnitOut:
 
 @router.get("/users", response=list[PersonOut], summary="Directory search")
 def users(
-    request: HttpRequest, unit: str | None = None, q: str = "", limit: int = 50
+    request: HttpRequest, unit: str | None = None, q: str = "", limit: QueryInt = 50
 ) -> list[PersonOut]:
     """People the caller may see, within `unit`'s subtree, matching `q` (name, NIP prefix,
     position). At most `limit` (1 to 200)."""

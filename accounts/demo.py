@@ -113,6 +113,17 @@ def people() -> list[DemoUser]:
     return named
 
 
+def later_people() -> list[DemoUser]:
+    """Demo people added after the first seeds. Listed after the readers: NIPs are numbered by
+    position, so everyone seeded before keeps theirs and a re-seed adds only these."""
+    return [
+        # The governor's office needs an author besides the Sekda, who signs: whoever drafts
+        # a version may not sign it (TWO_PERSON_RULE).
+        DemoUser(f"penyusun.setda@{DEMO_DOMAIN}", "Penyusun Setda Provinsi (Demo)",
+                 "Analis Kebijakan Ahli Muda", "33.SETDA", (Role.AUTHOR,)),
+    ]
+
+
 def _unit_admin_unit(person: DemoUser) -> str:
     """Regency admins administer their whole regency; the provincial admin the province."""
     if Role.UNIT_ADMIN not in person.roles:
@@ -150,7 +161,7 @@ def seed(*, password: str, stdout: TextIO) -> None:
 
         reader_units = sorted(c for c in unit_ids if c.endswith(".DISKOMINFO") or
                               c in ("33.SETDA", "33.BPBD", "33.DINKES"))
-        everyone = people() + readers(reader_units)
+        everyone = people() + readers(reader_units) + later_people()
         known = set(User.objects.filter(email__in=[p.email for p in everyone])
                     .values_list("email", flat=True))
         # One hash for every demo user: hashing hundreds of passwords one by one would take

@@ -61,7 +61,7 @@ def directory_users(
     if q:
         digits = q.replace(" ", "")
         match = Q(full_name__icontains=q) | Q(position__icontains=q)
-        if digits.isdigit():
+        if digits.isascii() and digits.isdigit():  # a NIP prefix: ASCII digits, not "²"
             match |= Q(nip__startswith=digits)
         users = users.filter(match)
     return list(users.order_by("full_name", "id")[:limit])

@@ -21,6 +21,7 @@ from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
 from announcements.permissions import access_announcement, can_read, is_issuer_staff
 from comms.api import require_scope
+from comms.params import Offset, QueryInt
 from comms.realtime import pushes_after
 
 router = Router()
@@ -196,10 +197,9 @@ def create_announcement(request: HttpRequest, payload: AnnouncementIn):
 
 @router.get("/announcements", response=list[dict], summary="Kotak masuk atau terbitan saya")
 def list_announcements(request: HttpRequest, mine: str = "", priority: str = "",
-                       issuer: str = "", limit: int = 50, offset: int = 0):
+                       issuer: str = "", limit: QueryInt = 50, offset: Offset = 0):
     require_scope(request, "read")
     limit = max(1, min(limit, 200))
-    offset = max(0, offset)
     if mine == "issued":
         rows = selectors.issued_by(request.auth).prefetch_related(
             "current_version__attachments")[offset:offset + limit]

@@ -15,6 +15,7 @@ from announcements.permissions import access_receipt_stats
 from announcements.signing import rfc3339
 from comms.api import require_scope
 from comms.errors import ServiceError
+from comms.params import Offset, QueryInt
 
 router = Router()
 
@@ -83,8 +84,8 @@ def _item(r: Receipt) -> dict:
             summary="Daftar tanda terima (state=pending|acknowledged|unread|read|undelivered|"
                     "delivered|all, unit=<kode>), berhalaman (pending: after=<next_after>)")
 def receipts_list(request: HttpRequest, announcement_id: int, state: str = "pending",
-                  unit: str = "", limit: int = 100, offset: int = 0,
-                  after: int | None = None):
+                  unit: str = "", limit: QueryInt = 100, offset: Offset = 0,
+                  after: QueryInt | None = None):
     require_scope(request, "read")
     scope = access_receipt_stats(request.auth, announcement_id)
     if state not in selectors.STATES:
@@ -93,7 +94,7 @@ def receipts_list(request: HttpRequest, announcement_id: int, state: str = "pend
             _("state harus salah satu dari: %(states)s.") % {"states": ", ".join(selectors.STATES)},
             fields={"state": [_("Nilai tidak dikenal.")]},
         )
-    if limit < 1 or limit > MAX_LIMIT or offset < 0:
+    if limit < 1 or limit > MAX_LIMIT:
         raise ServiceError(
             "invalid_page",
             _("limit harus 1 sampai %(max)s dan offset tidak negatif.") % {"max": MAX_LIMIT},

@@ -8,6 +8,7 @@ Drafting and review go through the normal services. Publication and withdrawal a
 the units' real keys through the same internal steps the services use, but without the MFA
 check: demo signers have no second factor enrolled (enrolling one here would lock them out of
 the demo login), and the seed is the operator acting on the server, not a person at a browser.
+The two-person rule still holds (it lives in those steps): a unit's signer never drafts.
 """
 
 from __future__ import annotations
@@ -115,11 +116,11 @@ DEMO = [
 ]
 
 
-def _member_with(unit: Unit, role: str) -> User | None:
-    membership = (
-        Membership.objects.filter(unit=unit, role=role, user__is_active=True)
-        .select_related("user").order_by("id").first()
-    )
+def _member_with(unit: Unit, role: str, *, other_than: User | None = None) -> User | None:
+    memberships = Membership.objects.filter(unit=unit, role=role, user__is_active=True)
+    if other_than is not None:
+        memberships = memberships.exclude(user=other_than)
+    membership = memberships.select_related("user").order_by("id").first()
     return membership.user if membership else None
 
 
@@ -129,10 +130,11 @@ def _seed_one(item: DemoAnnouncement) -> str:
         return f"skipped {item.reference}: unit {item.issuer} missing"
     if Announcement.objects.filter(issuer=issuer, reference_number=item.reference).exists():
         return ""
-    author = _member_with(issuer, Role.AUTHOR)
     signer = _member_with(issuer, Role.SIGNER)
+    # Someone else drafts: the signer of a version may not have written it (TWO_PERSON_RULE).
+    author = _member_with(issuer, Role.AUTHOR, other_than=signer)
     if author is None or signer is None:
-        return f"skipped {item.reference}: no author/signer in {item.issuer}"
+        return f"skipped {item.reference}: no author and separate signer in {item.issuer}"
     deadline = timezone.now() + timedelta(days=item.ack_days) if item.ack_days else None
     with transaction.atomic():
         announcement = services.announcement_create(

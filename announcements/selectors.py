@@ -18,6 +18,7 @@ from announcements.models import (
     VersionState,
 )
 from announcements.permissions import STAFF_ROLES
+from comms.params import parse_int
 
 
 def inbox_for(user: User, *, priority: str = "", issuer: str = "") -> QuerySet[Receipt]:
@@ -62,6 +63,33 @@ def pending_version(announcement: Announcement) -> AnnouncementVersion | None:
         .order_by("-number")
         .first()
     )
+
+
+#: The audited acts that write into a draft version: its text and its attachments.
+_WRITING_ACTIONS = ("announcement.edit", "announcement.attachment_add",
+                    "announcement.attachment_remove")
+
+
+def version_writers(version: AnnouncementVersion) -> set[int]:
+    """Ids of everyone who wrote this version: its author, and every author who edited its text
+    or attachments (read from the audit rows those acts write). Only one version of an
+    announcement is open for writing at a time, so the announcement's writing acts since this
+    version was created are exactly the acts on it."""
+    from accounts.models import AuditEvent
+
+    editors = AuditEvent.objects.filter(
+        target_type=Announcement._meta.label_lower, target_id=str(version.announcement_id),
+        action__in=_WRITING_ACTIONS, created_at__gte=version.created_at,
+    ).exclude(actor=None).values_list("actor_id", flat=True)
+    return {version.author_id, *editors}
+
+
+def may_sign_as_second_person(user: User, version: AnnouncementVersion) -> bool:
+    """Separation of duties (settings.TWO_PERSON_RULE, on by default): a version is signed by
+    someone who did not write it."""
+    from django.conf import settings
+
+    return not settings.TWO_PERSON_RULE or user.pk not in version_writers(version)
 
 
 def published_versions(announcement: Announcement) -> list[AnnouncementVersion]:
@@ -120,9 +148,7 @@ def parse_code(code: str) -> tuple[str, int | None]:
     """`ABCDE23456` or `ABCDE23456-2` (a copy's version) → (code, version or None)."""
     code = (code or "").strip().upper()[:40]
     base, _sep, number = code.partition("-")
-    if number.isdigit():
-        return base, int(number)
-    return base, None
+    return base, parse_int(number)
 
 
 def verification_for_code(

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Role, Unit, User, jurisdiction_code
 from accounts.permissions import require_mfa
 from accounts.services import audit
-from announcements import receipts, signing
+from announcements import files, receipts, selectors, signing
 from announcements.models import (
     Announcement,
     AnnouncementVersion,
@@ -51,13 +51,11 @@ MAX_REFERENCE = 100
 MAX_REASON = 2_000
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 10
-
-#: Magic bytes → content type. The client's declared type and the file name are not trusted.
-_MAGIC = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
+#: How far ahead a date a user supplies (acknowledgement deadline, scheduled publication) may
+#: lie. Two years is past any notice's horizon and far from the calendar's end: a deadline of
+#: 9999-12-31T23:59:59-12:00 is year 10000 in UTC, which Python cannot read back (every list
+#: showing it answered 500).
+MAX_DAYS_AHEAD = 730
 
 _AUDIENCE_ROLES = {choice.value for choice in Role}
 
@@ -80,6 +78,20 @@ class Content:
     roles: tuple[str, ...] = ()
     requires_ack: bool = False
     ack_deadline: datetime | None = None
+
+
+def _validate_moment(moment: datetime, *, field: str, errors: dict[str, list[str]],
+                     after: datetime | None = None, too_early: str = "") -> None:
+    """The one check of every date a user supplies, for page and API alike: it names its time
+    zone, lies after `after` when given (else `too_early`), and at most MAX_DAYS_AHEAD days
+    from now."""
+    if timezone.is_naive(moment):
+        errors.setdefault(field, []).append(_("Waktu harus memuat zona waktu."))
+    elif after is not None and moment <= after:
+        errors.setdefault(field, []).append(too_early)
+    elif moment > timezone.now() + timedelta(days=MAX_DAYS_AHEAD):
+        errors.setdefault(field, []).append(
+            _("Paling lambat %(days)d hari dari sekarang.") % {"days": MAX_DAYS_AHEAD})
 
 
 def _validate_text(title: str, body: str, errors: dict[str, list[str]]) -> tuple[str, str]:
@@ -135,12 +147,9 @@ def _validate_content(content: Content, issuer: Unit) -> Content:
     if any(role not in _AUDIENCE_ROLES for role in roles):
         errors.setdefault("audience.roles", []).append(_("Peran tidak dikenal."))
     if content.ack_deadline is not None:
-        if timezone.is_naive(content.ack_deadline):
-            errors.setdefault("ack_deadline", []).append(_("Batas waktu harus memuat zona waktu."))
-        elif content.ack_deadline <= timezone.now():
-            errors.setdefault("ack_deadline", []).append(
-                _("Batas konfirmasi harus di masa depan.")
-            )
+        _validate_moment(content.ack_deadline, field="ack_deadline", errors=errors,
+                         after=timezone.now(),
+                         too_early=_("Batas konfirmasi harus di masa depan."))
         if not content.requires_ack:
             errors.setdefault("ack_deadline", []).append(
                 _("Batas konfirmasi hanya untuk pengumuman yang wajib dikonfirmasi.")
@@ -250,13 +259,6 @@ def announcement_edit(*, actor: User, announcement_id: int, content: Content,
     return announcement
 
 
-def _sniff(head: bytes) -> str | None:
-    for magic, content_type in _MAGIC:
-        if head.startswith(magic):
-            return content_type
-    return None
-
-
 @transaction.atomic
 def attachment_add(*, actor: User, announcement_id: int, name: str, data: bytes,
                    ip: str | None = None) -> Attachment:
@@ -272,13 +274,14 @@ def attachment_add(*, actor: User, announcement_id: int, name: str, data: bytes,
         raise _invalid({"attachment": [
             _("Lampiran paling besar %(mb)d MB.") % {"mb": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
         ]})
-    content_type = _sniff(data[:16])
-    if content_type is None:
+    # The bytes say what the file is; the client's declared type and the name are not trusted.
+    kind = files.sniff(data[:files.HEAD_BYTES])
+    if kind not in files.UPLOADABLE:
         raise _invalid({"attachment": [_("Lampiran harus berupa PDF, PNG atau JPEG.")]})
     if version.attachments.count() >= MAX_ATTACHMENTS:
         raise _invalid({"attachment": [_("Terlalu banyak lampiran.")]})
     digest = hashlib.sha256(data).hexdigest()
-    attachment = Attachment(version=version, name=name, content_type=content_type,
+    attachment = Attachment(version=version, name=name, content_type=kind.content_type,
                             size=len(data), sha256=digest)
     path = f"announcements/{digest[:2]}/{digest}"
     if not default_storage.exists(path):
@@ -325,9 +328,11 @@ def announcement_submit(*, actor: User, announcement_id: int,
 @transaction.atomic
 def announcement_return(*, actor: User, announcement_id: int, comment: str,
                         ip: str | None = None) -> Announcement:
-    """A signer sends the version under review (or scheduled) back to the author."""
+    """A signer (with MFA) sends the version under review back to the author, or cancels a
+    scheduled publication. Both undo a signer's decision, so they ask what signing asks: a
+    stolen password alone must not be able to hold back a publication."""
     announcement = _locked(announcement_id)
-    require_signer(actor, announcement.issuer)
+    _require_can_sign(actor, announcement)
     comment = (comment or "").strip()
     if not comment:
         raise _invalid({"comment": [_("Tuliskan alasan pengembalian.")]})
@@ -575,9 +580,22 @@ def _emit(kind: str, announcement: Announcement, version: AnnouncementVersion) -
     )
 
 
+def _require_second_person(version: AnnouncementVersion, signer: User) -> None:
+    """The two-person rule, checked wherever a version is signed or scheduled for signing:
+    whoever wrote a version (settings.TWO_PERSON_RULE) cannot also be the one who signs it."""
+    if not selectors.may_sign_as_second_person(signer, version):
+        raise ServiceError(
+            "two_person_rule",
+            _("Pemisahan tugas: Anda ikut menyusun versi ini, sehingga versi ini harus "
+              "ditandatangani oleh penanda tangan lain."),
+            status=403,
+        )
+
+
 def _publish(announcement: Announcement, version: AnnouncementVersion, signer: User,
              ip: str | None) -> Announcement:
     """Sign and publish `version` now. Caller holds the announcement lock."""
+    _require_second_person(version, signer)
     now = timezone.now().replace(microsecond=0)  # whole seconds: the payload's precision
     previous = announcement.current_version
     key = _key_for_signing(announcement.issuer, now)
@@ -628,8 +646,24 @@ def announcement_publish(*, actor: User, announcement_id: int,
     announcement = _locked(announcement_id)
     _require_can_sign(actor, announcement)
     version = _require_pending(announcement, VersionState.IN_REVIEW)
-    if publish_at is not None and publish_at > timezone.now():
-        return _schedule(announcement, version, actor, publish_at, ip)
+    errors: dict[str, list[str]] = {}
+    at = None
+    if publish_at is not None:
+        _validate_moment(publish_at, field="publish_at", errors=errors)
+        # A time already past means "now", as an empty one does.
+        if not errors and publish_at > timezone.now():
+            at = publish_at
+    deadline = announcement.ack_deadline
+    if announcement.current_version_id is None and deadline is not None:
+        # The deadline was checked when written; the draft may have waited past it since.
+        _validate_moment(deadline, field="ack_deadline", errors=errors,
+                         after=at or timezone.now(),
+                         too_early=_("Batas konfirmasi harus setelah waktu terbit; "
+                                     "ubah draf terlebih dahulu."))
+    if errors:
+        raise _invalid(errors)
+    if at is not None:
+        return _schedule(announcement, version, actor, at, ip)
     return _publish(announcement, version, actor, ip)
 
 
@@ -637,6 +671,7 @@ def _schedule(announcement: Announcement, version: AnnouncementVersion, signer: 
               at: datetime, ip: str | None) -> Announcement:
     from announcements.tasks import publish_scheduled
 
+    _require_second_person(version, signer)
     version.state = VersionState.SCHEDULED
     version.scheduled_for = at
     version.signer = signer

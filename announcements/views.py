@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role, Unit
-from announcements import forms, selectors, services
+from announcements import files, forms, selectors, services
 from announcements import receipts as receipt_services
 from announcements.api import verification_answer
 from announcements.log_selectors import log_indices_for
@@ -27,6 +27,7 @@ from announcements.permissions import (
     is_signer,
 )
 from comms.errors import NotFound, ServiceError
+from comms.params import parse_int
 
 
 def _ip(request: HttpRequest) -> str | None:
@@ -158,11 +159,17 @@ def _detail_context(request: HttpRequest, announcement: Announcement,
         if shown is None:
             raise Http404
     shown = shown or announcement.current_version
+    pending = selectors.pending_version(announcement) if staff else None
+    can_sign = is_signer(request.user, announcement.issuer)
     context: dict = {
         "announcement": announcement, "versions": versions, "shown": shown, "staff": staff,
-        "pending": selectors.pending_version(announcement) if staff else None,
+        "pending": pending,
         "can_author": is_author(request.user, announcement.issuer),
-        "can_sign": is_signer(request.user, announcement.issuer),
+        "can_sign": can_sign,
+        # The two-person rule: say so instead of offering a button the service would refuse.
+        "wrote_pending": bool(can_sign and pending is not None and pending.state == "in_review"
+                              and not selectors.may_sign_as_second_person(request.user,
+                                                                          pending)),
         "comment_form": forms.CommentForm(), "reason_form": forms.ReasonForm(),
         "publish_form": forms.PublishForm(), "attachment_form": forms.AttachmentForm(),
     }
@@ -186,9 +193,7 @@ def _detail_context(request: HttpRequest, announcement: Announcement,
 @require_GET
 def detail(request: HttpRequest, announcement_id: int) -> HttpResponse:
     announcement = _access(request, announcement_id)
-    number = request.GET.get("versi")
-    context = _detail_context(request, announcement, int(number) if number and
-                              number.isdigit() else None)
+    context = _detail_context(request, announcement, parse_int(request.GET.get("versi")))
     if announcement.current_version_id is not None:
         services.receipt_mark_read(user=request.user, announcement_id=announcement.pk)
     return render(request, "announcements/detail.html", context)
@@ -200,9 +205,7 @@ def print_view(request: HttpRequest, announcement_id: int) -> HttpResponse:
     announcement = _access(request, announcement_id)
     if announcement.current_version_id is None:
         raise Http404
-    number = request.GET.get("versi")
-    context = _detail_context(request, announcement, int(number) if number and
-                              number.isdigit() else None)
+    context = _detail_context(request, announcement, parse_int(request.GET.get("versi")))
     return render(request, "announcements/print.html", context)
 
 
@@ -211,11 +214,10 @@ def print_view(request: HttpRequest, announcement_id: int) -> HttpResponse:
 def diff(request: HttpRequest, announcement_id: int) -> HttpResponse:
     announcement = _access(request, announcement_id)
     versions = {v.number: v for v in selectors.published_versions(announcement)}
-    try:
-        a = versions[int(request.GET.get("a", ""))]
-        b = versions[int(request.GET.get("b", ""))]
-    except (KeyError, ValueError):
-        raise Http404 from None
+    a = versions.get(parse_int(request.GET.get("a")))
+    b = versions.get(parse_int(request.GET.get("b")))
+    if a is None or b is None:
+        raise Http404
     return render(request, "announcements/diff.html", {
         "announcement": announcement, "a": a, "b": b, "rows": selectors.version_diff(a, b),
     })
@@ -300,9 +302,15 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
         item = access_attachment(request.user, attachment_id)
     except NotFound:
         raise Http404 from None
-    response = FileResponse(item.file.open("rb"), content_type=item.content_type,
-                            as_attachment=item.content_type == "application/pdf",
-                            filename=item.name)
+    # Type, extension and inline-or-download from the stored bytes, not from the stored name
+    # or type: an HTML page saved as `x.html` (or a file stored before uploads were sniffed)
+    # must never reach a browser or a desktop as something to open as a page.
+    handle = item.file.open("rb")
+    kind = files.sniff(handle.read(files.HEAD_BYTES))
+    handle.seek(0)
+    response = FileResponse(handle, content_type=kind.content_type,
+                            as_attachment=not kind.inline,
+                            filename=files.download_name(item.name, kind))
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

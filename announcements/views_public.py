@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -17,6 +20,13 @@ from comms.errors import ServiceError
 
 #: Entries in the public feed.
 FEED_SIZE = 50
+
+
+def _interpolate(template: str, **values: object) -> SafeString:
+    """`template % values` as HTML: the (translated) template and each value escaped, except
+    values that are already safe HTML."""
+    return mark_safe(  # noqa: S308 - every part is escaped just here
+        conditional_escape(template) % {k: conditional_escape(v) for k, v in values.items()})
 
 
 def check_page(request: HttpRequest) -> HttpResponse:
@@ -85,19 +95,26 @@ class PublicFeed(Feed):
         return title
 
     def item_description(self, item: Announcement) -> str:
+        """HTML, since Atom1Feed writes it as `<summary type="html">`: feed readers render it.
+        The body is the HTML stored at write time (Markdown without raw HTML, then nh3), never
+        the Markdown source, whose `<script>` a reader would run; every other value is
+        escaped here."""
         version = item.current_version
-        verify = self._verify_url(item)
-        lines = [
-            f"{item.issuer.name} · {_('Nomor')} {item.reference_number} · "
-            f"{_('versi')} {version.number}",
-            version.body,
-            "",
-            _("Kode verifikasi: %(code)s — cek keaslian: %(url)s")
-            % {"code": f"{item.verify_code}-{version.number}", "url": verify},
-            _("SHA-256: %(hash)s · kunci %(key)s · tanda tangan Ed25519: %(sig)s")
-            % {"hash": version.content_hash, "key": version.key_id, "sig": version.signature},
-        ]
-        return "\n".join(lines)
+        verify = settings.SITE_URL + self._verify_url(item)
+        meta = (f"{item.issuer.name} · {_('Nomor')} {item.reference_number} · "
+                f"{_('versi')} {version.number}")
+        code_line = _interpolate(
+            _("Kode verifikasi: %(code)s — cek keaslian: %(url)s"),
+            code=f"{item.verify_code}-{version.number}",
+            url=format_html('<a href="{}">{}</a>', verify, verify),
+        )
+        hash_line = _interpolate(
+            _("SHA-256: %(hash)s · kunci %(key)s · tanda tangan Ed25519: %(sig)s"),
+            hash=version.content_hash, key=version.key_id, sig=version.signature,
+        )
+        return format_html("<p>{}</p>\n{}\n<p>{}</p>\n<p>{}</p>", meta,
+                           mark_safe(version.body_html),  # noqa: S308 - sanitised at write time
+                           code_line, hash_line)
 
     def _verify_url(self, item: Announcement) -> str:
         return reverse("announcements:verify",

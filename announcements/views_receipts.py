@@ -23,8 +23,9 @@ from accounts.models import User
 from announcements import receipt_selectors as selectors
 from announcements import receipts
 from announcements.models import Announcement, Receipt, Status
-from announcements.permissions import ReceiptScope, access_receipt_stats
+from announcements.permissions import ReceiptScope, access_announcement, access_receipt_stats
 from comms.errors import NotFound, ServiceError
+from comms.params import parse_int
 
 #: Pending recipients per page of the dashboard.
 PENDING_PAGE = 50
@@ -77,17 +78,18 @@ def acknowledge(request: HttpRequest, announcement_id: int) -> HttpResponse:
     without JavaScript the browser is sent back to the announcement."""
     error = None
     try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        error = _("Versi tidak valid.")
-    else:
-        try:
+        # Outsiders get 404 whatever they send, not a panel that tells the id exists.
+        access_announcement(request.user, announcement_id)
+        version = parse_int(request.POST.get("version"), minimum=1)
+        if version is None:
+            error = _("Versi tidak valid.")
+        else:
             receipts.receipt_acknowledge(user=request.user, announcement_id=announcement_id,
                                          version=version)
-        except NotFound:
-            raise Http404 from None
-        except ServiceError as exc:
-            error = exc.message
+    except NotFound:
+        raise Http404 from None
+    except ServiceError as exc:
+        error = exc.message
     announcement = Announcement.objects.select_related("issuer", "current_version").get(
         pk=announcement_id)
     if request.htmx:
@@ -100,15 +102,10 @@ def acknowledge(request: HttpRequest, announcement_id: int) -> HttpResponse:
     return redirect("announcements:detail", announcement_id)
 
 
-def _cursor(value: str) -> int | None:
-    """A receipt id from the query string (a bigint), or None."""
-    return int(value) if value.isdigit() and len(value) <= 18 else None
-
-
 def _pending_context(request: HttpRequest, scope: ReceiptScope,
                      summary: selectors.Summary) -> dict:
     unit = request.GET.get("unit", "").strip()[:100]
-    after = _cursor(request.GET.get("setelah", ""))
+    after = parse_int(request.GET.get("setelah"), minimum=1)
     return {
         "announcement": scope.announcement, "scope": scope, "unit": unit, "after": after,
         "pending": selectors.pending_page(scope, unit=unit, after=after, limit=PENDING_PAGE),
@@ -147,14 +144,14 @@ def summary_fragment(request: HttpRequest, announcement_id: int) -> HttpResponse
     page's own.
     """
     scope = _scope(request, announcement_id)
-    event = request.GET.get("e", "")
-    if event.isdigit() and int(event):
+    event = parse_int(request.GET.get("e"))
+    if event:
         key = f"receipts:summary:{announcement_id}:{scope.key}:{event}"
         summary = cache.get(key)
         if summary is None:
             summary = selectors.summary_for(scope)
             cache.set(key, summary, SUMMARY_CACHE_SECONDS)
-    elif event.isdigit():
+    elif event == 0:
         summary = selectors.summary_for(scope)
     else:
         summary = selectors.summary_cached(scope)

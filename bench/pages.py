@@ -71,7 +71,7 @@ def ensure_corpus(count: int, per_unit: int) -> int:
     measured on announcements published for real, the copies are the data around them.
     """
     from announcements.models import Announcement
-    from bench.publish import BODY, ISSUER_UNIT, ensure_issuer
+    from bench.publish import BODY, ISSUER_UNIT, ensure_author, ensure_issuer
 
     leaves = harness.ensure_units()
     harness.ensure_users(per_unit * len(leaves))
@@ -81,9 +81,10 @@ def ensure_corpus(count: int, per_unit: int) -> int:
     have_real = real.count()
     if have_real < min(count, len(leaves)):
         _, token = ensure_issuer()
+        _, author_token = ensure_author()  # drafts by another person: the two-person rule
         web = InProcess()
         for index in range(have_real, min(count, len(leaves))):
-            status, body = web.api("POST", "/api/v1/announcements", token, {
+            status, body = web.api("POST", "/api/v1/announcements", author_token, {
                 "issuer": ISSUER_UNIT, "title": f"{CORPUS_PREFIX}{index:06d}", "body": BODY,
                 "reference_number": f"B/{index}/2026", "priority": "biasa",
                 "classification": "internal",
@@ -93,9 +94,9 @@ def ensure_corpus(count: int, per_unit: int) -> int:
             })
             if status != 201:
                 raise RuntimeError(f"corpus: create failed: {status} {body}")
-            for step in ("submit", "publish"):
+            for step, step_token in (("submit", author_token), ("publish", token)):
                 status, body = web.api(
-                    "POST", f"/api/v1/announcements/{body['id']}/{step}", token, {}
+                    "POST", f"/api/v1/announcements/{body['id']}/{step}", step_token, {}
                 )
                 if status != 200:
                     raise RuntimeError(f"corpus: {step} failed: {status} {body}")

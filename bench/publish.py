@@ -1,8 +1,9 @@
 """How a benchmark makes an event happen, and what every client must then receive.
 
-- `ApiPublisher`: the real path — `POST /api/v1/announcements`, `/submit`, then the timed
-  `POST /api/v1/announcements/{id}/publish` by a signer with MFA and a `publish` token, over
-  HTTP to a server process. The expected frame is read back from the committed event row.
+- `ApiPublisher`: the real path — `POST /api/v1/announcements`, `/submit` by an author, then
+  the timed `POST /api/v1/announcements/{id}/publish` by a signer with MFA and a `publish`
+  token (another person: the two-person rule), over HTTP to a server process. The expected
+  frame is read back from the committed event row.
 - `EmitPublisher`: `comms.realtime.emit` in a committed transaction of the bench process — the
   stand-in while the announcements API does not exist (results say which path was used).
 - `FloorPublisher`: the bare `websockets` server's broadcast of the same frame.
@@ -20,6 +21,7 @@ import urllib.request
 from typing import Any
 
 ISSUER_EMAIL = "penerbit@issuer.bench.invalid"
+AUTHOR_EMAIL = "penyusun@issuer.bench.invalid"
 ISSUER_UNIT = "33.SETDA"
 EVENT_TYPE = "announcement.published"
 #: A body of a realistic length (a short circular: ~1 KB of Markdown).
@@ -63,8 +65,9 @@ def http_json(method: str, url: str, token: str, body: Any = None,
         return status, raw[:200].decode(errors="replace")
 
 
-def ensure_issuer() -> tuple[Any, str]:
-    """A signer (and author) of the governor's secretariat with MFA, and a publish token."""
+def _bench_user(email: str, full_name: str, position: str, role: str,
+                scopes: list[str]) -> tuple[Any, str]:
+    """A user of the governor's secretariat in `role`, with MFA, and a fresh token."""
     from allauth.mfa.models import Authenticator
 
     from accounts.models import ApiToken, Membership, Unit, User
@@ -72,19 +75,30 @@ def ensure_issuer() -> tuple[Any, str]:
 
     unit = Unit.objects.get(code=ISSUER_UNIT)
     user, _ = User.objects.get_or_create(
-        email=ISSUER_EMAIL, defaults={"full_name": "Penerbit Uji", "home_unit": unit,
-                                      "position": "Sekretaris Daerah", "password": "!bench"},
+        email=email, defaults={"full_name": full_name, "home_unit": unit,
+                               "position": position, "password": "!bench"},
     )
-    for role in ("author", "signer"):
-        Membership.objects.get_or_create(user=user, unit=unit, role=role)
+    Membership.objects.get_or_create(user=user, unit=unit, role=role)
     # The signer's second factor: the services require one (MFA_ROLES); a TOTP enrolment row is
     # what allauth stores, and the benchmark never needs to type a code.
     Authenticator.objects.get_or_create(user=user, type=Authenticator.Type.TOTP,
                                         defaults={"data": {"secret": "bench"}})
     ApiToken.objects.filter(user=user, name="bench-publisher").delete()
-    _, secret = token_create(user=user, name="bench-publisher",
-                             scopes=["read", "write", "publish"])
+    _, secret = token_create(user=user, name="bench-publisher", scopes=scopes)
     return user, secret
+
+
+def ensure_issuer() -> tuple[Any, str]:
+    """A signer of the governor's secretariat with MFA, and a publish token."""
+    return _bench_user(ISSUER_EMAIL, "Penerbit Uji", "Sekretaris Daerah", "signer",
+                       ["read", "write", "publish"])
+
+
+def ensure_author() -> tuple[Any, str]:
+    """An author of the same unit and a write token: drafts are written by someone other than
+    their signer, as the two-person rule (TWO_PERSON_RULE, on by default) requires."""
+    return _bench_user(AUTHOR_EMAIL, "Penyusun Uji", "Analis Kebijakan", "author",
+                       ["read", "write"])
 
 
 class ApiPublisher:
@@ -94,13 +108,15 @@ class ApiPublisher:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.user, self.token = ensure_issuer()
+        self.author, self.author_token = ensure_author()
         self.last_data: dict[str, Any] | None = None
         self.last_request_ms: float | None = None
 
     def draft(self, marker: str, *, requires_ack: bool = False,
               units: list[str] | None = None) -> int:
-        """Create and submit a draft; returns its id (not timed)."""
-        status, body = http_json("POST", f"{self.base_url}/api/v1/announcements", self.token, {
+        """Create and submit a draft (as the author); returns its id (not timed)."""
+        status, body = http_json("POST", f"{self.base_url}/api/v1/announcements",
+                                 self.author_token, {
             "issuer": ISSUER_UNIT,
             "title": marker,
             "body": BODY,
@@ -114,7 +130,8 @@ class ApiPublisher:
             raise RuntimeError(f"create announcement: {status} {body}")
         announcement_id = body["id"]
         status, body = http_json(
-            "POST", f"{self.base_url}/api/v1/announcements/{announcement_id}/submit", self.token
+            "POST", f"{self.base_url}/api/v1/announcements/{announcement_id}/submit",
+            self.author_token,
         )
         if status != 200:
             raise RuntimeError(f"submit announcement: {status} {body}")

@@ -15,6 +15,7 @@ from channels_app import permissions as perms
 from channels_app import selectors, services
 from channels_app.models import Channel, Thread
 from comms.api import require_scope
+from comms.params import QueryInt
 
 router = Router()
 
@@ -149,7 +150,7 @@ def create_thread(request: HttpRequest, channel_id: int, payload: ThreadIn):
 
 
 @router.get("/threads/{int:thread_id}/messages")
-def list_messages(request: HttpRequest, thread_id: int, after: int | None = None):
+def list_messages(request: HttpRequest, thread_id: int, after: QueryInt | None = None):
     require_scope(request, "read")
     thread = perms.access_thread(request.auth, thread_id)
     messages = selectors.messages_of(thread, after=after)

@@ -19,6 +19,7 @@ from channels_app import forms, selectors, services
 from channels_app import permissions as perms
 from channels_app.models import ChannelKind, Message, Thread
 from comms.errors import NotFound, ServiceError
+from comms.params import parse_int
 
 
 def _fail(form, error: ServiceError) -> None:
@@ -226,10 +227,7 @@ def thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
 def thread_messages(request: HttpRequest, thread_id: int) -> HttpResponse:
     """New messages after `?after=<id>` as HTML fragments (the thread page's live updates)."""
     thread = _thread_or_404(request.user, thread_id)
-    try:
-        after = int(request.GET.get("after", "0"))
-    except ValueError:
-        after = 0
+    after = parse_int(request.GET.get("after")) or 0
     context = _thread_context(request.user, thread)
     context["thread_messages"] = selectors.messages_of(thread, after=after)
     return render(request, "channels_app/_messages.html", context)

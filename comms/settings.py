@@ -249,6 +249,11 @@ if any(h < 1 for h in ACK_REMINDER_HOURS):
 # a frame waits at most this long for others to share its transaction.
 ACK_BATCH_WINDOW_MS = env_int("ACK_BATCH_WINDOW_MS", 10, minimum=0)
 
+# --- Separation of duties (docs/announcements.md) -----------------------------------------
+# Whoever wrote a version (author, or an author who edited it) may not also sign it. Turn off
+# only for a unit where one person must do both, knowing that one password then publishes.
+TWO_PERSON_RULE = env_bool("TWO_PERSON_RULE", True)
+
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]

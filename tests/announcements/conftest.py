@@ -7,7 +7,7 @@ from django.db import connection, transaction
 
 from announcements import services
 from announcements.models import Announcement
-from tests.conftest import enable_mfa
+from tests.conftest import enable_mfa, make_user
 
 
 @pytest.fixture
@@ -44,6 +44,14 @@ def publish(author, signer, issuer_code="33.74.DISKOMINFO", **overrides) -> Anno
     services.announcement_submit(actor=author, announcement_id=announcement.pk)
     services.announcement_publish(actor=signer, announcement_id=announcement.pk)
     return Announcement.objects.get(pk=announcement.pk)
+
+
+def setda_author():
+    """An author of the governor's office besides the Sekda (`gov_signer`, who signs): whoever
+    writes a version may not sign it (TWO_PERSON_RULE)."""
+    from accounts.models import Unit
+
+    return make_user(Unit.objects.get(code="33.SETDA"), "author", full_name="Penyusun Setda")
 
 
 @pytest.fixture

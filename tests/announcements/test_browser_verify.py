@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from announcements.models import Announcement
-from tests.announcements.conftest import enable_mfa, publish
+from tests.announcements.conftest import enable_mfa, publish, setda_author
 from tests.announcements.test_tamper import apply_tampering
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,7 +17,7 @@ def test_the_browser_check(personas, asgi_server, login_page, kind):
     enable_mfa(personas.smg_signer)
     enable_mfa(personas.gov_signer)
     target = publish(personas.smg_author, personas.smg_signer)
-    other = publish(personas.gov_signer, personas.gov_signer, issuer_code="33.SETDA",
+    other = publish(setda_author(), personas.gov_signer, issuer_code="33.SETDA",
                     audience_units=("33",))
     if kind != "none":
         apply_tampering(kind, target.current_version, other.current_version)

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 
 from announcements.models import Announcement, AnnouncementVersion, Status
 
@@ -24,6 +25,9 @@ def test_seed_demo_publishes_verifiable_announcements_once(settings, capsys):
     assert announcements.filter(status=Status.IN_REVIEW).count() == 1
     province_wide = announcements.get(reference_number="800.1/0215/2026")
     assert province_wide.receipts.count() > 100
+    # The two-person rule holds for the demo too: nobody signed a version they wrote.
+    signed = AnnouncementVersion.objects.filter(state="published")
+    assert signed.count() >= 6 and not signed.filter(signer=F("author")).exists()
     call_command("verify_announcements")
     assert "OK:" in capsys.readouterr().out
     versions = AnnouncementVersion.objects.count()

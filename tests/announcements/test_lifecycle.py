@@ -22,7 +22,13 @@ from announcements.models import (
 )
 from channels_app.models import Event
 from comms.errors import ServiceError
-from tests.announcements.conftest import content, enable_mfa, make_draft, publish
+from tests.announcements.conftest import (
+    content,
+    enable_mfa,
+    make_draft,
+    publish,
+    setda_author,
+)
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -246,7 +252,7 @@ def test_a_regency_cannot_address_another_regency(personas):
 
 def test_a_provincial_unit_may_address_the_whole_province(signers_with_mfa):
     p = signers_with_mfa
-    announcement = publish(p.gov_signer, p.gov_signer, issuer_code="33.SETDA",
+    announcement = publish(setda_author(), p.gov_signer, issuer_code="33.SETDA",
                            audience_units=("33",))
     names = set(announcement.receipts.values_list("user__full_name", flat=True))
     assert {"ASN Surakarta", "ASN Semarang", "Penyusun Bms"} <= names

@@ -77,9 +77,10 @@ def test_the_publish_request_costs_the_same_queries_for_a_wider_audience(signers
     wide, wide_receipts = publish_queries(["33.74"])
     assert 0 < narrow_receipts < wide_receipts
     assert wide == narrow
-    # PostgreSQL, with an acknowledgement deadline (36; 40 before the savepoints and the
-    # receipts array went; SQLite 34).
-    assert narrow <= 36
+    # PostgreSQL, with an acknowledgement deadline (37: 36 and one for the two-person rule,
+    # who wrote the version; 40 before the savepoints and the receipts array went; SQLite 34
+    # before the rule).
+    assert narrow <= 37
 
 
 @pytest.mark.django_db(transaction=True)

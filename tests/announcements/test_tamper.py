@@ -9,7 +9,7 @@ from django.test import Client
 
 from announcements import selectors, services
 from announcements.models import Announcement, AnnouncementVersion
-from tests.announcements.conftest import publish, tamper
+from tests.announcements.conftest import publish, setda_author, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,8 @@ def two_published(signers_with_mfa):
     p = signers_with_mfa
     target = publish(p.smg_author, p.smg_signer)
     # Signed by another unit's key: its signature and key id are genuine, just not for this.
-    other = publish(p.gov_signer, p.gov_signer, issuer_code="33.SETDA", audience_units=("33",))
+    other = publish(setda_author(), p.gov_signer, issuer_code="33.SETDA",
+                    audience_units=("33",))
     return target, other
 
 

@@ -33,6 +33,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "true", "DATABASE_URL": "postgres://"}, "DATABASE_URL"),
         ({"DEBUG": "true", "REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({"DEBUG": "true", "EMAIL_PORT": "twenty-five"}, "EMAIL_PORT"),
+        ({"DEBUG": "true", "TWO_PERSON_RULE": "kadang"}, "TWO_PERSON_RULE"),
         ({"DEBUG": "false", "SECRET_KEY": ""}, "SECRET_KEY"),
     ],
 )

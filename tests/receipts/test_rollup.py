@@ -8,7 +8,7 @@ from announcements import receipts
 from announcements.permissions import access_receipt_stats
 from announcements.receipt_selectors import summary_for
 from comms.errors import NotFound
-from tests.announcements.conftest import publish
+from tests.announcements.conftest import publish, setda_author
 from tests.conftest import make_user
 from tests.factories import UnitFactory
 from tests.receipts.conftest import client_for, publish_ack
@@ -62,7 +62,7 @@ def test_the_rollup_counts_every_level_of_the_tree(p, tree):
 
 
 def test_a_province_wide_announcement_rolls_up_regencies_and_provincial_opds(p, org):
-    ann = publish(p.gov_signer, p.gov_signer, issuer_code="33.SETDA",
+    ann = publish(setda_author(), p.gov_signer, issuer_code="33.SETDA",
                   audience_units=("33",), requires_ack=True)
     ack(p.solo_member, ann)
     ack(p.smg_member, ann)
