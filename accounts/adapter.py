@@ -15,6 +15,22 @@ class AccountAdapter(DefaultAccountAdapter):
         # sign-up URL renders allauth's "sign-up closed" page and creates nothing.
         return False
 
+    # --- Passwords end the other sessions ---------------------------------------------------
+
+    def set_password(self, user, password: str) -> None:
+        """Every password change, set and reset of allauth's flows passes here, before the
+        changing session's key is rotated: so the session to keep is still known."""
+        from accounts.services import password_changed
+
+        super().set_password(user, password)
+        request = self.request
+        keep = None
+        if request is not None and getattr(request, "user", None) is not None and (
+            request.user.is_authenticated and request.user.pk == user.pk
+        ):
+            keep = request.session.session_key
+        password_changed(user=user, keep_session_key=keep)
+
 
 class UserSessionsAdapter(DefaultUserSessionsAdapter):
     def end_sessions(self, sessions) -> None:

@@ -96,6 +96,39 @@ def session_ended(*, user: User, session_key: str | None) -> None:
         )
 
 
+def token_ended(*, user_id: int, token_id: int) -> None:
+    """Tell the gateway to close the sockets opened with one API token (revoked or expired).
+
+    The same control event as a session's end, keyed by the token's id instead of a session
+    hash: `{"token": id}` (docs/realtime.md).
+    """
+    with transaction.atomic():
+        emit(
+            type=SESSION_ENDED,
+            data={"token": token_id},
+            groups=[f"user.{user_id}"],
+            audience={"users": [user_id]},
+        )
+
+
+def password_changed(*, user: User, keep_session_key: str | None) -> None:
+    """A new password (changed, set or reset) ends every other session of the person.
+
+    Django already refuses those sessions at their next request (the session's auth hash no
+    longer matches), but their WebSockets would stay open: ending the sessions through
+    allauth.usersessions closes the sockets too (`UserSessionsAdapter.end_sessions`).
+    `keep_session_key`: the session in which the person changed it, which stays signed in.
+    """
+    from allauth.usersessions.adapter import get_adapter as get_sessions_adapter
+    from allauth.usersessions.models import UserSession
+
+    sessions = UserSession.objects.filter(user=user)
+    if keep_session_key:
+        sessions = sessions.exclude(session_key=keep_session_key)
+    with transaction.atomic():
+        get_sessions_adapter().end_sessions(list(sessions))
+
+
 # --- Invitations --------------------------------------------------------------------------
 
 
@@ -269,13 +302,22 @@ def user_deactivate(*, actor: User, user_id: int, ip: str | None = None) -> User
         User.objects.filter(pk=target.pk).update(is_active=False)
         for session in UserSession.objects.filter(user=target):
             session.end()
-        audit(actor=actor, action="user.deactivate", target=target, ip=ip)
+        # Revoked, not merely refused while inactive: a reactivation must not bring back
+        # tokens that were out of the person's control meanwhile (issue 14, item 15).
+        revoked = ApiToken.objects.filter(user=target, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
+        audit(actor=actor, action="user.deactivate", target=target, ip=ip,
+              data={"tokens_revoked": revoked})
+        # session None: every socket of the person, those of sessions and of tokens alike.
         session_ended(user=target, session_key=None)
     target.is_active = False
     return target
 
 
 def user_reactivate(*, actor: User, user_id: int, ip: str | None = None) -> User:
+    """Let a deactivated person sign in again. Their old API tokens stay revoked (deactivation
+    revoked them): they create new ones."""
     target = access_managed_user(actor, user_id)
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(is_active=True)
@@ -369,10 +411,26 @@ def api_token_revoke(*, actor: User, token_id: int, ip: str | None = None) -> Ap
     if token is None:
         raise NotFound()
     with transaction.atomic():
-        ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=timezone.now())
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
         audit(actor=actor, action="token.revoke", target=token, ip=ip, data={"name": token.name})
+        if revoked:
+            token_ended(user_id=actor.pk, token_id=token.pk)
     token.refresh_from_db()
     return token
+
+
+def api_token_expired(*, token_id: int) -> bool:
+    """A token reached its expiry (the task scheduled at its creation): close its sockets.
+
+    Returns whether the event was recorded; a revoked token had its sockets closed then.
+    """
+    token = ApiToken.objects.filter(pk=token_id, revoked_at=None).first()
+    if token is None or token.expires_at is None or token.expires_at > timezone.now():
+        return False
+    token_ended(user_id=token.user_id, token_id=token.pk)
+    return True
 
 
 # --- CSV import from the web page -------------------------------------------------------------
