@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.http import HttpRequest
@@ -14,6 +16,29 @@ class AccountAdapter(DefaultAccountAdapter):
         # Accounts exist only by invitation from a unit admin or by import (issue 3): the
         # sign-up URL renders allauth's "sign-up closed" page and creates nothing.
         return False
+
+    # --- Failed-login limit per account ----------------------------------------------------
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        """One `login_failed` counter per account, whether the login names it by e-mail or by
+        NIP (issue 14, item 17), and independent of the Host header (allauth's default key
+        starts with the request's site, i.e. its host and port).
+
+        allauth calls this for the limit (`pre_authenticate`) and to clear it after a password
+        reset, so both agree. A login that names no account keeps a counter of its own.
+        """
+        from accounts.forms import normalise_nip
+
+        email = (credentials.get("email") or "").strip().lower()
+        username = normalise_nip(credentials.get("username") or "")
+        user_id = None
+        if email:
+            user_id = User.objects.filter(email=email).values_list("pk", flat=True).first()
+        if user_id is None and username:
+            user_id = User.objects.filter(nip=username).values_list("pk", flat=True).first()
+        if user_id is not None:
+            return f"account:{user_id}"
+        return f"login:{email or username.lower()}"
 
     # --- Passwords end the other sessions ---------------------------------------------------
 
