@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.usersessions.adapter import DefaultUserSessionsAdapter
+from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 
 from accounts.models import User
+
+
+class SiteFromSettings:
+    """What allauth's mail templates read as `current_site`, from SITE_URL, never the request.
+
+    Without django.contrib.sites allauth falls back to `RequestSite`, whose domain is the
+    request's Host header, port included (issue 14, item 18).
+    """
+
+    name = "comms"
+
+    def __init__(self) -> None:
+        self.domain = urlsplit(settings.SITE_URL).netloc
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+def site_url(location: str) -> str:
+    """An absolute link for a mail: `location`'s path on SITE_URL, whatever host it names."""
+    parts = urlsplit(location)
+    return settings.SITE_URL + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -16,6 +41,30 @@ class AccountAdapter(DefaultAccountAdapter):
         # Accounts exist only by invitation from a unit admin or by import (issue 3): the
         # sign-up URL renders allauth's "sign-up closed" page and creates nothing.
         return False
+
+    # --- Links in e-mails: from SITE_URL ----------------------------------------------------
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        # allauth's own construction of the path (its URL takes "uidb36-key" as one segment).
+        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        return site_url(path.replace("UID-KEY", quote(key)))
+
+    def get_email_confirmation_url(self, request: HttpRequest, emailconfirmation) -> str:
+        return site_url(reverse("account_confirm_email", args=[emailconfirmation.key]))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        context = dict(context)
+        # Any other absolute link allauth built from the request (the "unknown account" and
+        # "account exists" mails) is moved onto SITE_URL too.
+        for name, value in context.items():
+            if name.endswith("_url") and isinstance(value, str) and urlsplit(value).netloc:
+                context[name] = site_url(value)
+        context["current_site"] = SiteFromSettings()
+        super().send_mail(template_prefix, email, context)
+
+    def format_email_subject(self, subject: str) -> str:
+        # allauth's default prefix is the site name, i.e. the Host header without sites.
+        return f"[{SiteFromSettings.name}] {subject}"
 
     # --- Failed-login limit per account ----------------------------------------------------
 
