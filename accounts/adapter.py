@@ -1,4 +1,6 @@
-"""allauth adapters: invitation-only accounts, and sessions that take their WebSockets along."""
+"""allauth adapters: invitation-only accounts, mail links from SITE_URL, one failed-login counter
+per account, primary addresses only once verified, and sessions that take their WebSockets
+along."""
 
 from __future__ import annotations
 
@@ -6,10 +8,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts.models import User
 
@@ -104,6 +109,32 @@ class AccountAdapter(DefaultAccountAdapter):
         ):
             keep = request.session.session_key
         password_changed(user=user, keep_session_key=keep)
+
+    # --- E-mail addresses: only verified ones become primary -------------------------------
+
+    def confirm_email(self, request: HttpRequest, email_address: EmailAddress) -> bool:
+        """Verify an added address by its link; refuse one that meanwhile became another
+        person's (issue 14, item 4). A verified address that becomes primary (allauth does so
+        when the person has no primary yet) is the person's own choice: recorded."""
+        from accounts.services import (
+            email_address_taken,
+            email_became_primary,
+            email_claims_release,
+        )
+
+        if email_address_taken(email=email_address.email, user=email_address.user):
+            messages.error(request, gettext("Alamat e-mail ini sudah dipakai akun lain."))
+            return False
+        before = User.objects.filter(pk=email_address.user_id).values_list(
+            "email", flat=True).first()
+        confirmed = super().confirm_email(request, email_address)
+        if confirmed:
+            # Its owner proved it: other people's unverified claims on it are void.
+            email_claims_release(emails=[email_address.email], owner_ids=[email_address.user_id])
+            email_address.user.refresh_from_db(fields=["email"])
+            if email_address.user.email != before:
+                email_became_primary(user=email_address.user)
+        return confirmed
 
 
 class UserSessionsAdapter(DefaultUserSessionsAdapter):

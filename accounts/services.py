@@ -129,6 +129,89 @@ def password_changed(*, user: User, keep_session_key: str | None) -> None:
         get_sessions_adapter().end_sessions(list(sessions))
 
 
+# --- E-mail addresses ---------------------------------------------------------------------
+# A person's identity comes from the organisation: the address of their invitation or import
+# row. They may add addresses on allauth's e-mail page, but an address becomes primary (the
+# one imports, invitations, login and password reset go by) only once verified by its link;
+# another person's address is never stored (issue 14, item 4).
+
+
+def email_address_taken(*, email: str, user: User | None = None) -> bool:
+    """Whether the address is another person's: their account's e-mail or a verified one.
+
+    A mere unverified claim (someone typed it on their e-mail page) does not count: it proves
+    nothing, and is dropped when the address's real owner arrives (`email_claims_release`).
+    """
+    from allauth.account.models import EmailAddress
+
+    email = (email or "").strip().lower()
+    accounts = User.objects.filter(email=email)
+    verified = EmailAddress.objects.filter(email=email, verified=True)
+    if user is not None:
+        accounts = accounts.exclude(pk=user.pk)
+        verified = verified.exclude(user_id=user.pk)
+    return accounts.exists() or verified.exists()
+
+
+def email_claims_release(*, emails: list[str], owner_ids: list[int] | None = None) -> int:
+    """Drop other people's unverified claims on addresses that now belong to their owner."""
+    from allauth.account.models import EmailAddress
+
+    claims = EmailAddress.objects.filter(email__in=emails, verified=False)
+    if owner_ids:
+        claims = claims.exclude(user_id__in=owner_ids)
+    deleted, _by_model = claims.delete()
+    return deleted
+
+
+def email_addresses_sync(*, user: User) -> None:
+    """The address the organisation gave the person counts as verified on their e-mail page.
+
+    allauth would list it as unverified (it creates the record lazily, for accounts made by
+    the import or an invitation); then switching back to it would need a verification mail.
+    """
+    from allauth.account.models import EmailAddress
+
+    if not user.is_authenticated or user.email_changed_by_owner or not user.email:
+        return
+    if EmailAddress.objects.filter(email=user.email, verified=True).exists():
+        return  # the person's already, or (data from before this rule) someone else's
+    with transaction.atomic():
+        EmailAddress.objects.filter(user=user, primary=True).update(primary=False)
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
+
+
+def email_primary_check(*, user: User, email: str) -> None:
+    """Refuse, with a clear message, to make an address primary unless it is the person's own
+    and verified (ServiceError); allauth's flow then makes it primary."""
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.filter(user=user, email=(email or "").strip().lower()).first()
+    if address is None:
+        raise ServiceError(
+            "not_found", gettext("Alamat e-mail ini tidak ada di akun Anda."), status=404
+        )
+    if email_address_taken(email=address.email, user=user):
+        raise ServiceError("email_taken", gettext("Alamat e-mail ini sudah dipakai akun lain."))
+    if not address.verified:
+        raise ServiceError(
+            "email_unverified",
+            gettext("Verifikasi alamat ini dulu melalui tautan yang dikirim ke alamat itu; "
+                    "baru setelah itu alamat ini dapat dijadikan utama."),
+        )
+
+
+def email_became_primary(*, user: User) -> None:
+    """The person made another verified address their primary one (their own choice)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(email_changed_by_owner=True)
+        audit(actor=user, action="user.email_change", target=user,
+              data={"email": User.objects.values_list("email", flat=True).get(pk=user.pk)})
+    user.email_changed_by_owner = True
+
+
 # --- Invitations --------------------------------------------------------------------------
 
 
@@ -164,6 +247,10 @@ def invitation_create(
         errors["role"] = [gettext("Peran tidak dikenal.")]
     if User.objects.filter(email__iexact=email).exists():
         errors["email"] = [gettext("E-mail ini sudah terdaftar; ubah perannya di halaman unit.")]
+    elif email_address_taken(email=email):
+        # Verified as a second address of someone's account: inviting it would give two
+        # accounts one address (and logins by it to the older one). A conflict, not a takeover.
+        errors["email"] = [gettext("Alamat e-mail ini sudah dipakai akun lain.")]
     if nip and User.objects.filter(nip=nip).exists():
         errors["nip"] = [gettext("NIP ini sudah terdaftar.")]
     secret = secrets.token_urlsafe(32)
@@ -232,6 +319,8 @@ def invitation_accept(
     *, secret: str, password: str, full_name: str = "", ip: str | None = None
 ) -> User:
     """Create the invitee's account with their chosen password; the link then stops working."""
+    from allauth.account.models import EmailAddress
+
     with transaction.atomic():
         invitation = invitation_for_secret(secret)
         # Claim the invitation first: of two concurrent accepts exactly one updates the row.
@@ -252,6 +341,12 @@ def invitation_accept(
                 gettext("Akun untuk undangan ini sudah ada. Silakan masuk."),
                 status=410,
             )
+        if email_address_taken(email=invitation.email):
+            raise ServiceError(
+                "invitation_invalid",
+                gettext("E-mail undangan ini sudah dipakai akun lain. Hubungi admin unit Anda."),
+                status=410,
+            )
         user = User(
             email=invitation.email,
             nip=invitation.nip or None,
@@ -269,6 +364,10 @@ def invitation_accept(
         user.set_password(password)
         user.full_clean(exclude=["password"])
         user.save()
+        # The invitation went to this address and its link was used: the address is verified,
+        # and anyone else's unverified claim on it is void.
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        email_claims_release(emails=[user.email], owner_ids=[user.pk])
         Membership.objects.create(user=user, unit=invitation.unit, role=invitation.role)
         Invitation.objects.filter(pk=invitation.pk).update(accepted_user=user)
         audit(actor=user, action="invitation.accept", target=invitation, ip=ip,
