@@ -88,6 +88,10 @@ class AccountAdapter(DefaultAccountAdapter):
         user_id = None
         if email:
             user_id = User.objects.filter(email=email).values_list("pk", flat=True).first()
+        if user_id is None and email:
+            # allauth also logs in by a verified second address of the account.
+            user_id = EmailAddress.objects.filter(email=email, verified=True).values_list(
+                "user_id", flat=True).first()
         if user_id is None and username:
             user_id = User.objects.filter(nip=username).values_list("pk", flat=True).first()
         if user_id is not None:

@@ -107,6 +107,22 @@ def test_failed_logins_by_email_and_by_nip_count_for_one_account(personas):
     cache.clear()
 
 
+def test_a_verified_second_address_counts_for_the_same_account(personas):
+    from allauth.account.models import EmailAddress
+    from django.core.cache import cache
+
+    cache.clear()
+    member = personas.smg_member
+    EmailAddress.objects.create(user=member, email="kedua@gmail.com", verified=True)
+    assert _login(Client(), "kedua@gmail.com").status_code == 302  # allauth logs in by it
+    for login in ("kedua@gmail.com", "kedua@gmail.com", member.email, member.nip, member.nip):
+        _login(Client(), login, "salah-sekali-123")
+    client = Client()
+    _login(client, "kedua@gmail.com")
+    assert SESSION_KEY not in client.session
+    cache.clear()
+
+
 def test_the_failed_login_limit_does_not_depend_on_the_host_header(personas, settings):
     """allauth's key began with the request's host and port: each port of an allowed host was
     a fresh set of five tries."""
