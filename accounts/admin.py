@@ -28,12 +28,14 @@ class UnitAdmin(admin.ModelAdmin):
 class UserAdmin(BaseUserAdmin):
     ordering = ["full_name"]
     list_display = ["full_name", "email", "nip", "position", "home_unit", "is_active"]
-    list_filter = ["is_active", "is_staff", "home_unit__kind"]
+    list_filter = ["is_active", "is_staff", "email_changed_by_owner", "home_unit__kind"]
     search_fields = ["full_name", "email", "nip", "position"]
     autocomplete_fields = ["home_unit"]
     inlines = [MembershipInline]
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        # An administrator who has checked the person may clear the flag that makes imports
+        # report their account as a conflict (docs/accounts.md § E-mail addresses).
+        (None, {"fields": ("email", "email_changed_by_owner", "password")}),
         (_("Data ASN"), {"fields": ("full_name", "nip", "position", "home_unit")}),
         (_("Hak akses"), {"fields": ("is_active", "is_staff", "is_superuser", "groups",
                                      "user_permissions")}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +35,23 @@ class LoginForm(AllauthLoginForm):
 
     def clean_login(self) -> str:
         return normalise_nip(super().clean_login())
+
+
+class AddEmailForm(AllauthAddEmailForm):
+    """allauth's "add an address" form, refusing another person's address outright.
+
+    allauth would store it unverified (it hides who holds an address) and let it be made
+    primary, which then fails on the unique e-mail of the account (issue 14, items 4 and 19).
+    """
+
+    def clean_email(self) -> str:
+        from accounts.services import email_address_taken
+
+        value = super().clean_email()
+        if email_address_taken(email=value, user=self.user):
+            raise forms.ValidationError(_("Alamat e-mail ini sudah dipakai akun lain."),
+                                        code="email_taken")
+        return value
 
 
 class InvitationForm(forms.Form):

@@ -190,10 +190,11 @@ class _Existing:
     position: str
     home_unit_id: int | None
     home_code: str | None
+    email_changed_by_owner: bool
 
 
 _EXISTING_FIELDS = ("id", "email", "nip", "full_name", "position", "home_unit_id",
-                    "home_unit__code")
+                    "home_unit__code", "email_changed_by_owner")
 
 
 #: Above this many addresses in a file, read all people in one pass instead of `IN (…)` chunks:
@@ -238,16 +239,44 @@ def _memberships_of(user_ids: list[int]) -> set[tuple[int, int, str]]:
     return have
 
 
+def _verified_holders(emails: list[str]) -> dict[str, int]:
+    """Who holds each address as a verified address on allauth's e-mail page."""
+    from allauth.account.models import EmailAddress
+
+    holders: dict[str, int] = {}
+    verified = EmailAddress.objects.filter(verified=True).order_by()
+    if len(emails) > FULL_SCAN_ABOVE:
+        wanted = set(emails)
+        for email, user_id in verified.values_list("email", "user_id").iterator(
+            chunk_size=10_000
+        ):
+            if email in wanted:
+                holders[email] = user_id
+        return holders
+    for chunk in _chunks(emails):
+        holders.update(verified.filter(email__in=chunk).values_list("email", "user_id"))
+    return holders
+
+
 def _check_existing(
     by_email: dict[str, Row], by_nip: dict[str, Row], scope: list[str] | None
 ) -> list[tuple[int, str]]:
-    """A row's e-mail or NIP must not belong to a different existing person."""
+    """Match each row to the person it names, or report a conflict (issue 14, item 4).
+
+    A row with a NIP names the person with that NIP; a row without one, the account with its
+    e-mail. An account whose owner chose its current e-mail themselves is never matched by
+    that e-mail alone, and an address is never given to a second account: the import reports
+    these, and an administrator decides, rather than hand a role to whoever holds the address.
+    """
     errors = []
     users_by_email = _existing_by("email", list(by_email))
     users_by_nip = _existing_by("nip", list(by_nip))
+    holders = _verified_holders(list(by_email))
     for email, row in by_email.items():
         by_mail = users_by_email.get(email)
         by_id = users_by_nip.get(row.nip) if row.nip else None
+        person = by_id or by_mail
+        holder = holders.get(email)
         if by_mail and by_id and by_mail.id != by_id.id:
             errors.append((row.line, _("E-mail dan NIP milik dua orang berbeda yang sudah "
                                        "terdaftar.")))
@@ -255,8 +284,18 @@ def _check_existing(
             errors.append((row.line, _("E-mail %s sudah terdaftar untuk orang lain (NIP "
                                        "berbeda).") % email))
         elif by_id and not by_mail:
-            errors.append((row.line, _("NIP %s sudah terdaftar untuk orang lain (e-mail "
-                                       "berbeda).") % row.nip))
+            errors.append((row.line, _("NIP %s sudah terdaftar dengan e-mail berbeda (bisa "
+                                       "jadi pemiliknya telah mengubahnya); akun itu tidak "
+                                       "diubah.")
+                           % row.nip))
+        elif by_mail and by_mail.email_changed_by_owner and not (
+            row.nip and by_mail.nip == row.nip
+        ):
+            errors.append((row.line, _("E-mail %s dipilih sendiri oleh pemilik sebuah akun, "
+                                       "bukan dari impor atau undangan; akun itu tidak diubah. "
+                                       "Cantumkan NIP-nya bila itu orang yang sama.") % email))
+        elif holder is not None and (person is None or holder != person.id):
+            errors.append((row.line, _("E-mail %s sudah dipakai akun lain.") % email))
         elif by_mail and scope is not None and not (
             by_mail.home_code and _in_scope(by_mail.home_code, scope)
         ):
@@ -273,6 +312,8 @@ def _unusable_password() -> str:
 
 def write(rows: list[Row], result: ImportResult) -> None:
     """Create or update the people and add missing memberships, in one transaction."""
+    from accounts import services
+
     people: dict[str, Row] = {}
     for row in rows:
         people.setdefault(row.email, row)
@@ -298,6 +339,9 @@ def write(rows: list[Row], result: ImportResult) -> None:
                                   home_unit_id=row.unit_id, nip=nip))
         for chunk in _chunks(to_create):
             User.objects.bulk_create(chunk)
+            # The organisation gives these addresses to these people: someone else's
+            # unverified claim on one of them (typed on their e-mail page) is void.
+            services.email_claims_release(emails=[user.email for user in chunk])
         for chunk in _chunks(to_update):
             User.objects.bulk_update(chunk, ["full_name", "position", "home_unit_id", "nip"])
         result.created = len(to_create)

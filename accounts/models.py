@@ -154,6 +154,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     home_unit = models.ForeignKey(
         Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="home_users"
     )
+    #: The person made another (verified) address their primary one. The organisation's
+    #: imports and invitations then no longer match this account by e-mail alone: an import
+    #: reports a conflict instead of updating it (issue 14, item 4; docs/accounts.md).
+    email_changed_by_owner = models.BooleanField(_("e-mail diubah pemiliknya"), default=False)
     is_active = models.BooleanField(_("aktif"), default=True)
     is_staff = models.BooleanField(_("staf admin"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)

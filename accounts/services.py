@@ -96,6 +96,122 @@ def session_ended(*, user: User, session_key: str | None) -> None:
         )
 
 
+def token_ended(*, user_id: int, token_id: int) -> None:
+    """Tell the gateway to close the sockets opened with one API token (revoked or expired).
+
+    The same control event as a session's end, keyed by the token's id instead of a session
+    hash: `{"token": id}` (docs/realtime.md).
+    """
+    with transaction.atomic():
+        emit(
+            type=SESSION_ENDED,
+            data={"token": token_id},
+            groups=[f"user.{user_id}"],
+            audience={"users": [user_id]},
+        )
+
+
+def password_changed(*, user: User, keep_session_key: str | None) -> None:
+    """A new password (changed, set or reset) ends every other session of the person.
+
+    Django already refuses those sessions at their next request (the session's auth hash no
+    longer matches), but their WebSockets would stay open: ending the sessions through
+    allauth.usersessions closes the sockets too (`UserSessionsAdapter.end_sessions`).
+    `keep_session_key`: the session in which the person changed it, which stays signed in.
+    """
+    from allauth.usersessions.adapter import get_adapter as get_sessions_adapter
+    from allauth.usersessions.models import UserSession
+
+    sessions = UserSession.objects.filter(user=user)
+    if keep_session_key:
+        sessions = sessions.exclude(session_key=keep_session_key)
+    with transaction.atomic():
+        get_sessions_adapter().end_sessions(list(sessions))
+
+
+# --- E-mail addresses ---------------------------------------------------------------------
+# A person's identity comes from the organisation: the address of their invitation or import
+# row. They may add addresses on allauth's e-mail page, but an address becomes primary (the
+# one imports, invitations, login and password reset go by) only once verified by its link;
+# another person's address is never stored (issue 14, item 4).
+
+
+def email_address_taken(*, email: str, user: User | None = None) -> bool:
+    """Whether the address is another person's: their account's e-mail or a verified one.
+
+    A mere unverified claim (someone typed it on their e-mail page) does not count: it proves
+    nothing, and is dropped when the address's real owner arrives (`email_claims_release`).
+    """
+    from allauth.account.models import EmailAddress
+
+    email = (email or "").strip().lower()
+    accounts = User.objects.filter(email=email)
+    verified = EmailAddress.objects.filter(email=email, verified=True)
+    if user is not None:
+        accounts = accounts.exclude(pk=user.pk)
+        verified = verified.exclude(user_id=user.pk)
+    return accounts.exists() or verified.exists()
+
+
+def email_claims_release(*, emails: list[str], owner_ids: list[int] | None = None) -> int:
+    """Drop other people's unverified claims on addresses that now belong to their owner."""
+    from allauth.account.models import EmailAddress
+
+    claims = EmailAddress.objects.filter(email__in=emails, verified=False)
+    if owner_ids:
+        claims = claims.exclude(user_id__in=owner_ids)
+    deleted, _by_model = claims.delete()
+    return deleted
+
+
+def email_addresses_sync(*, user: User) -> None:
+    """The address the organisation gave the person counts as verified on their e-mail page.
+
+    allauth would list it as unverified (it creates the record lazily, for accounts made by
+    the import or an invitation); then switching back to it would need a verification mail.
+    """
+    from allauth.account.models import EmailAddress
+
+    if not user.is_authenticated or user.email_changed_by_owner or not user.email:
+        return
+    if EmailAddress.objects.filter(email=user.email, verified=True).exists():
+        return  # the person's already, or (data from before this rule) someone else's
+    with transaction.atomic():
+        EmailAddress.objects.filter(user=user, primary=True).update(primary=False)
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
+
+
+def email_primary_check(*, user: User, email: str) -> None:
+    """Refuse, with a clear message, to make an address primary unless it is the person's own
+    and verified (ServiceError); allauth's flow then makes it primary."""
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.filter(user=user, email=(email or "").strip().lower()).first()
+    if address is None:
+        raise ServiceError(
+            "not_found", gettext("Alamat e-mail ini tidak ada di akun Anda."), status=404
+        )
+    if email_address_taken(email=address.email, user=user):
+        raise ServiceError("email_taken", gettext("Alamat e-mail ini sudah dipakai akun lain."))
+    if not address.verified:
+        raise ServiceError(
+            "email_unverified",
+            gettext("Verifikasi alamat ini dulu melalui tautan yang dikirim ke alamat itu; "
+                    "baru setelah itu alamat ini dapat dijadikan utama."),
+        )
+
+
+def email_became_primary(*, user: User) -> None:
+    """The person made another verified address their primary one (their own choice)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(email_changed_by_owner=True)
+        audit(actor=user, action="user.email_change", target=user,
+              data={"email": User.objects.values_list("email", flat=True).get(pk=user.pk)})
+    user.email_changed_by_owner = True
+
+
 # --- Invitations --------------------------------------------------------------------------
 
 
@@ -131,6 +247,10 @@ def invitation_create(
         errors["role"] = [gettext("Peran tidak dikenal.")]
     if User.objects.filter(email__iexact=email).exists():
         errors["email"] = [gettext("E-mail ini sudah terdaftar; ubah perannya di halaman unit.")]
+    elif email_address_taken(email=email):
+        # Verified as a second address of someone's account: inviting it would give two
+        # accounts one address (and logins by it to the older one). A conflict, not a takeover.
+        errors["email"] = [gettext("Alamat e-mail ini sudah dipakai akun lain.")]
     if nip and User.objects.filter(nip=nip).exists():
         errors["nip"] = [gettext("NIP ini sudah terdaftar.")]
     secret = secrets.token_urlsafe(32)
@@ -199,6 +319,8 @@ def invitation_accept(
     *, secret: str, password: str, full_name: str = "", ip: str | None = None
 ) -> User:
     """Create the invitee's account with their chosen password; the link then stops working."""
+    from allauth.account.models import EmailAddress
+
     with transaction.atomic():
         invitation = invitation_for_secret(secret)
         # Claim the invitation first: of two concurrent accepts exactly one updates the row.
@@ -219,6 +341,12 @@ def invitation_accept(
                 gettext("Akun untuk undangan ini sudah ada. Silakan masuk."),
                 status=410,
             )
+        if email_address_taken(email=invitation.email):
+            raise ServiceError(
+                "invitation_invalid",
+                gettext("E-mail undangan ini sudah dipakai akun lain. Hubungi admin unit Anda."),
+                status=410,
+            )
         user = User(
             email=invitation.email,
             nip=invitation.nip or None,
@@ -236,6 +364,10 @@ def invitation_accept(
         user.set_password(password)
         user.full_clean(exclude=["password"])
         user.save()
+        # The invitation went to this address and its link was used: the address is verified,
+        # and anyone else's unverified claim on it is void.
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        email_claims_release(emails=[user.email], owner_ids=[user.pk])
         Membership.objects.create(user=user, unit=invitation.unit, role=invitation.role)
         Invitation.objects.filter(pk=invitation.pk).update(accepted_user=user)
         audit(actor=user, action="invitation.accept", target=invitation, ip=ip,
@@ -269,13 +401,22 @@ def user_deactivate(*, actor: User, user_id: int, ip: str | None = None) -> User
         User.objects.filter(pk=target.pk).update(is_active=False)
         for session in UserSession.objects.filter(user=target):
             session.end()
-        audit(actor=actor, action="user.deactivate", target=target, ip=ip)
+        # Revoked, not merely refused while inactive: a reactivation must not bring back
+        # tokens that were out of the person's control meanwhile (issue 14, item 15).
+        revoked = ApiToken.objects.filter(user=target, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
+        audit(actor=actor, action="user.deactivate", target=target, ip=ip,
+              data={"tokens_revoked": revoked})
+        # session None: every socket of the person, those of sessions and of tokens alike.
         session_ended(user=target, session_key=None)
     target.is_active = False
     return target
 
 
 def user_reactivate(*, actor: User, user_id: int, ip: str | None = None) -> User:
+    """Let a deactivated person sign in again. Their old API tokens stay revoked (deactivation
+    revoked them): they create new ones."""
     target = access_managed_user(actor, user_id)
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(is_active=True)
@@ -369,10 +510,26 @@ def api_token_revoke(*, actor: User, token_id: int, ip: str | None = None) -> Ap
     if token is None:
         raise NotFound()
     with transaction.atomic():
-        ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=timezone.now())
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
         audit(actor=actor, action="token.revoke", target=token, ip=ip, data={"name": token.name})
+        if revoked:
+            token_ended(user_id=actor.pk, token_id=token.pk)
     token.refresh_from_db()
     return token
+
+
+def api_token_expired(*, token_id: int) -> bool:
+    """A token reached its expiry (the task scheduled at its creation): close its sockets.
+
+    Returns whether the event was recorded; a revoked token had its sockets closed then.
+    """
+    token = ApiToken.objects.filter(pk=token_id, revoked_at=None).first()
+    if token is None or token.expires_at is None or token.expires_at > timezone.now():
+        return False
+    token_ended(user_id=token.user_id, token_id=token.pk)
+    return True
 
 
 # --- CSV import from the web page -------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.signals import email_changed
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -17,3 +18,11 @@ def close_websockets_on_logout(sender, request: HttpRequest | None, user, **kwar
     if user is None or request is None:
         return
     session_ended(user=user, session_key=request.session.session_key)
+
+
+@receiver(email_changed)
+def record_email_chosen_by_owner(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    # allauth's e-mail page made another (verified: accounts.views.EmailView) address primary.
+    from accounts.services import email_became_primary
+
+    email_became_primary(user=user)

@@ -39,7 +39,17 @@ def token_create(
         )
         token.full_clean()
         token.save()
+        if expires_at is not None:
+            # At its expiry the gateway is told to close the token's sockets (issue 14, item
+            # 6): a deferred task, durable in the database like the other scheduled work.
+            transaction.on_commit(lambda: _schedule_expiry(token))
     return token, secret
+
+
+def _schedule_expiry(token: ApiToken) -> None:
+    from accounts.tasks import api_token_expired
+
+    api_token_expired.using(run_after=token.expires_at).enqueue(token_id=token.pk)
 
 
 def authenticate_token(secret: str) -> tuple[User | None, ApiToken | None]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 from allauth.account.adapter import get_adapter
 from allauth.account.decorators import reauthentication_required
 from allauth.account.utils import perform_login
+from allauth.account.views import EmailView as AllauthEmailView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -362,3 +364,30 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         return _refuse(request, exc)
     messages.success(request, _("Token “%s” dicabut.") % token.name)
     return redirect("accounts:profile")
+
+
+# --- E-mail addresses (allauth's page, with this platform's rules) ---------------------------
+
+
+@method_decorator(login_required, name="dispatch")
+class EmailView(AllauthEmailView):
+    """allauth's e-mail page, where an address becomes primary only once verified and only if
+    it is no one else's (services.email_primary_check; issue 14, items 4 and 19).
+
+    allauth lets an unverified address become primary while the person has no verified one,
+    which is every imported or invited person: a member could take an address before its real
+    owner was imported, and the import would then hand the owner's role to them.
+    """
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated:
+            services.email_addresses_sync(user=request.user)
+        return super().dispatch(request, *args, **kwargs)
+
+    def _action_primary(self, request: HttpRequest, *args, **kwargs) -> HttpResponse | None:
+        try:
+            services.email_primary_check(user=request.user, email=request.POST.get("email", ""))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return redirect("account_email")
+        return super()._action_primary(request, *args, **kwargs)

@@ -209,8 +209,11 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "nip"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_DISPLAY = "accounts.adapter.user_display"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"  # sign-up closed: invitation only
-ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
-ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "add_email": "accounts.forms.AddEmailForm"}
+# An added address is verified by a link sent to it, and becomes primary only then
+# (accounts.views.EmailView). Not "mandatory": that would also stop every imported or invited
+# person at login until they clicked a mail, although their address came from the organisation.
+ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as accounts_views
 from accounts.api import router as accounts_router
 from announcements.api import router as announcements_router
 from announcements.api_log import router as log_router
@@ -20,6 +21,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # allauth's e-mail page with the platform's rules on primary addresses (accounts.views).
+    path("accounts/email/", accounts_views.EmailView.as_view(), name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("announcements.urls")),

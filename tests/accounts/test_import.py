@@ -17,7 +17,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.importer import import_users
 from accounts.models import AuditEvent, ImportJob, ImportStatus, Membership, User
-from tests.accounts.helpers import enrol_totp
+from tests.accounts.helpers import change_email_verified, enrol_totp
 
 HEADER = "nip,name,email,position,unit_code,role"
 GOOD = [
@@ -103,6 +103,56 @@ def test_email_or_nip_of_another_existing_person_is_an_error(personas):
     mixed = _run(_csv(
         f"{personas.solo_member.nip},Mixed,{member.email},Staf,33.74.DISKOMINFO,member"))
     assert mixed.errors == [(2, "E-mail dan NIP milik dua orang berbeda yang sudah terdaftar.")]
+
+
+def test_people_are_matched_by_nip_and_an_owners_email_change_is_a_conflict(personas):
+    member = personas.smg_member
+    old = member.email
+    change_email_verified(member, "asn.pribadi@gmail.com")
+    role_row = f"{member.nip},{member.full_name},{{email}},Analis,33.74.DISKOMINFO,signer"
+
+    # The file still has the address the person changed: reported, the account untouched.
+    result = _run(_csv(role_row.format(email=old)))
+    assert [line for line, _ in result.errors] == [2]
+    assert member.nip in result.errors[0][1] and "e-mail berbeda" in result.errors[0][1]
+    assert not Membership.objects.filter(user=member, role="signer").exists()
+    assert not User.objects.filter(email=old).exists()
+
+    # The same NIP with the person's own new address is the same person: updated.
+    result = _run(_csv(role_row.format(email="asn.pribadi@gmail.com")))
+    assert result.ok, result.errors
+    assert (result.created, result.updated) == (0, 1)
+    assert Membership.objects.filter(user=member, role="signer").exists()
+
+
+def test_an_address_chosen_by_the_owner_of_an_account_without_that_nip_is_a_conflict(personas):
+    member = personas.smg_member
+    User.objects.filter(pk=member.pk).update(nip=None)
+    change_email_verified(member, "kadis.baru@semarangkota.go.id")
+    for nip in ("197501012000031001", ""):
+        result = _run(_csv(
+            f"{nip},Kadis Baru,kadis.baru@semarangkota.go.id,Kepala,33.74.DISKOMINFO,signer"))
+        assert [line for line, _ in result.errors] == [2]
+        assert "dipilih sendiri" in result.errors[0][1]
+    assert not Membership.objects.filter(user=member, role="signer").exists()
+    assert User.objects.get(pk=member.pk).nip is None
+
+
+def test_an_address_verified_on_another_account_is_a_conflict(personas):
+    change_email_verified(personas.smg_member, "kedua@gmail.com", make_primary=False)
+    result = _run(_csv(",Orang Lain,kedua@gmail.com,Staf,33.74.DISKOMINFO,member"))
+    assert result.errors == [(2, "E-mail kedua@gmail.com sudah dipakai akun lain.")]
+    assert not User.objects.filter(email="kedua@gmail.com").exists()
+
+
+def test_an_organisation_address_still_gets_its_nip(org):
+    """A person imported without a NIP, whose address came from the import, gets the NIP a
+    later file gives (docs/accounts.md); only an address the owner chose blocks that."""
+    _run(_csv(",Citra,citra@semarangkota.go.id,Staf,33.74.DISKOMINFO,member"))
+    result = _run(_csv("199001012015031077,Citra,citra@semarangkota.go.id,Staf,"
+                       "33.74.DISKOMINFO,member"))
+    assert result.ok and result.updated == 1
+    assert User.objects.get(email="citra@semarangkota.go.id").nip == "199001012015031077"
 
 
 def test_dry_run_writes_nothing(org):

@@ -84,3 +84,57 @@ def test_failed_logins_are_rate_limited_per_login(personas, settings):
     assert SESSION_KEY not in client.session
     assert "Terlalu banyak percobaan masuk yang gagal" in response.content.decode()
     cache.clear()
+
+
+def test_failed_logins_by_email_and_by_nip_count_for_one_account(personas):
+    """3 wrong passwords by e-mail and 2 by NIP are 5 for the account: the 6th try is refused
+    even with the right password, by either login (issue 14, item 17)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    member = personas.smg_member
+    client = Client()
+    for login in (member.email, member.email.upper(), member.email, member.nip,
+                  f"{member.nip[:8]} {member.nip[8:14]} {member.nip[14]} {member.nip[15:]}"):
+        response = _login(client, login, "salah-sekali-123")
+        assert response.status_code == 200 and SESSION_KEY not in client.session
+    for login in (member.nip, member.email):
+        response = _login(client, login)
+        assert SESSION_KEY not in client.session
+        assert "Terlalu banyak percobaan masuk yang gagal" in response.content.decode()
+    # Another account is not affected.
+    assert _login(Client(), personas.smg_author.nip).status_code == 302
+    cache.clear()
+
+
+def test_a_verified_second_address_counts_for_the_same_account(personas):
+    from allauth.account.models import EmailAddress
+    from django.core.cache import cache
+
+    cache.clear()
+    member = personas.smg_member
+    EmailAddress.objects.create(user=member, email="kedua@gmail.com", verified=True)
+    assert _login(Client(), "kedua@gmail.com").status_code == 302  # allauth logs in by it
+    for login in ("kedua@gmail.com", "kedua@gmail.com", member.email, member.nip, member.nip):
+        _login(Client(), login, "salah-sekali-123")
+    client = Client()
+    _login(client, "kedua@gmail.com")
+    assert SESSION_KEY not in client.session
+    cache.clear()
+
+
+def test_the_failed_login_limit_does_not_depend_on_the_host_header(personas, settings):
+    """allauth's key began with the request's host and port: each port of an allowed host was
+    a fresh set of five tries."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    member = personas.smg_member
+    for port in range(8001, 8006):
+        Client(HTTP_HOST=f"127.0.0.1:{port}").post(
+            reverse("account_login"), {"login": member.email, "password": "salah-sekali-123"})
+    client = Client(HTTP_HOST="localhost:9000")
+    _login(client, member.email)
+    assert SESSION_KEY not in client.session
+    cache.clear()

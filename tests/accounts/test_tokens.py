@@ -142,3 +142,23 @@ def test_create_token_command_refuses_unknown_user_and_scope(db):
     with pytest.raises(CommandError):
         call_command("create_token", "nobody@x.go.id", "--name", "ci", "--scope", "admin")
     assert not ApiToken.objects.exists()
+
+
+def test_reactivation_does_not_revive_the_tokens_deactivation_suspended(personas):
+    from accounts import services
+
+    admin, member = personas.smg_admin, personas.smg_member
+    enrol_totp(admin)
+    token, secret = token_create(user=member, name="cli", scopes=["read"])
+    assert _get_me(secret).status_code == 200
+    services.user_deactivate(actor=admin, user_id=member.pk)
+    _assert_401(_get_me(secret))
+    services.user_reactivate(actor=admin, user_id=member.pk)
+
+    _assert_401(_get_me(secret))
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    record = AuditEvent.objects.get(action="user.deactivate")
+    assert record.data == {"tokens_revoked": 1}
+    # The person issues a new one, which works.
+    _new, fresh = token_create(user=member, name="cli-2", scopes=["read"])
+    assert _get_me(fresh).status_code == 200
