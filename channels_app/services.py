@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -38,6 +39,7 @@ from channels_app.models import (
     ThreadRead,
 )
 from channels_app.rendering import mentioned, render_message
+from comms import ratelimit
 from comms.errors import Forbidden, NotFound, ServiceError
 from comms.realtime import emit
 
@@ -299,6 +301,9 @@ def thread_create(*, actor: User, channel_id: int, title: str, body: str) -> Thr
     perms.require_post_in_channel(actor, channel)
     title = _clean_title(title)
     body = _clean_body(body)
+    # Counted here, not in a view: the page, the API and any WebSocket action share the limit.
+    ratelimit.enforce("thread", actor.pk, settings.THREAD_RATE_LIMIT,
+                      _("Terlalu banyak utas baru dalam waktu singkat. Coba lagi nanti."))
     with transaction.atomic():
         now = timezone.now()
         thread = Thread(channel=channel, title=title, created_by=actor,
@@ -417,6 +422,8 @@ def message_post(
                 _("Pesan yang dibalas tidak ada di utas ini."),
                 fields={"reply_to": [_("Balasan hanya untuk pesan di utas yang sama.")]},
             )
+    ratelimit.enforce("message", actor.pk, settings.MESSAGE_RATE_LIMIT,
+                      _("Terlalu banyak pesan dalam waktu singkat. Coba lagi sebentar lagi."))
     with transaction.atomic():
         return _post(actor=actor, thread=thread, body=body, reply_to=reply_to,
                      now=timezone.now())

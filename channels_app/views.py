@@ -30,6 +30,11 @@ def _fail(form, error: ServiceError) -> None:
     form.add_error(None, error.message)
 
 
+def _form_status(error: ServiceError) -> int:
+    # A rate limit answers 429 on the page too (with its form error), like the API.
+    return 429 if error.status == 429 else 400
+
+
 def _not_found(error: ServiceError) -> None:
     if isinstance(error, NotFound):
         raise Http404(error.message)
@@ -103,6 +108,7 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404 from exc
     form = forms.ThreadForm(request.POST or None)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             thread = services.thread_create(
@@ -111,6 +117,7 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
             )
         except ServiceError as error:
             _fail(form, error)
+            status = _form_status(error)
         else:
             return redirect("channels_app:thread", thread.pk)
     threads = selectors.threads_of(request.user, channel)
@@ -122,7 +129,7 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
         "can_post": perms.can_post_in_channel(request.user, channel),
         "can_manage": perms.can_manage_channel(request.user, channel),
         "members": members, "member_form": forms.MemberForm(),
-    }, status=400 if request.method == "POST" else 200)
+    }, status=status)
 
 
 @login_required
@@ -201,6 +208,7 @@ def thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
                 )
             except ServiceError as error:
                 _fail(form, error)
+                status = _form_status(error)
             else:
                 return redirect(reverse("channels_app:thread", args=[thread.pk])
                                 + f"#m{message.pk}")

@@ -17,6 +17,7 @@ from comms.env import (
     env_database,
     env_int,
     env_list,
+    env_rate,
     env_redis_url,
     env_str,
     redis_channel_prefix,
@@ -248,6 +249,11 @@ if any(h < 1 for h in ACK_REMINDER_HOURS):
 # WebSocket acknowledgements are written in batches (group commit, announcements.ack_batch):
 # a frame waits at most this long for others to share its transaction.
 ACK_BATCH_WINDOW_MS = env_int("ACK_BATCH_WINDOW_MS", 10, minimum=0)
+
+# --- Channels: per-user rate limits (comms/ratelimit.py) --------------------------------
+# COUNT/SECONDS per user, shared by the page, the JSON API and the WebSocket (docs/channels.md).
+MESSAGE_RATE_LIMIT = env_rate("MESSAGE_RATE_LIMIT", "30/60")
+THREAD_RATE_LIMIT = env_rate("THREAD_RATE_LIMIT", "10/600")
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "id"

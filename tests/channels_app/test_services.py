@@ -216,9 +216,10 @@ def test_unread_counts_follow_the_read_position(chans, personas):
 
 
 def test_channel_list_unread_counts_take_constant_queries(
-    org, personas, django_assert_num_queries
+    org, personas, django_assert_num_queries, settings
 ):
     p = personas
+    settings.THREAD_RATE_LIMIT = (100, 600)  # 18 threads by one person, set up at once
     enable_mfa(p.smg_admin)
     for i in range(6):
         channel = services.channel_create(actor=p.smg_admin, name=f"K{i}", kind="unit",
