@@ -30,6 +30,7 @@ from channels_app.models import (
     Channel,
     ChannelKind,
     ChannelMember,
+    Event,
     Mention,
     Message,
     MessageRevision,
@@ -76,16 +77,20 @@ def _clean_title(title: str) -> str:
 # --- Serialisation shared by events and the API ---------------------------------------------
 
 
-def message_data(message: Message) -> dict[str, Any]:
-    """What anyone who may read the thread may know of a message (tombstones hide the text)."""
-    visible = message.is_visible
-    official = getattr(message, "official_answer", None) if visible else None
+def message_data(
+    message: Message, *, viewer: User | None = None, moderator: bool | None = None
+) -> dict[str, Any]:
+    """What `viewer` may know of a message; without a viewer (an event, pushed to everyone who
+    reads the thread) what anyone may know. Tombstones and hidden messages show no text, except
+    hidden ones to the thread's moderators (perms.can_read_text; `moderator` as there)."""
+    text = perms.can_read_text(viewer, message, moderator=moderator)
+    official = getattr(message, "official_answer", None) if message.is_visible else None
     return {
         "id": message.pk,
         "thread_id": message.thread_id,
         "author": {"id": message.author_id, "name": message.author.full_name},
-        "body": message.body if visible else "",
-        "body_html": message.body_html if visible else "",
+        "body": message.body if text else "",
+        "body_html": message.body_html if text else "",
         "reply_to": message.reply_to_id,
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
@@ -116,6 +121,26 @@ def _emit_message(kind: str, message: Message) -> None:
         groups=[thread.group],
         audience=_audience(thread),
     )
+
+
+def _scrub_events(message: Message) -> None:
+    """Blank the text of a message in the event log once it is hidden or deleted.
+
+    Its `message.created` / `message.edited` events carry the text, and a resume replays stored
+    events as they are: without this, reconnecting with an old cursor read the words again.
+    Rare (moderation, deletion), so a scan of the log by message id is acceptable here."""
+    public = message_data(message)
+    events = Event.objects.filter(
+        type__in=("message.created", "message.edited"), data__message__id=message.pk
+    ).only("id", "data")
+    for event in events:
+        data = dict(event.data)
+        data["message"] = {
+            **data.get("message", {}), "body": "", "body_html": "", "official": False,
+            "deleted": public["deleted"], "hidden": public["hidden"],
+            "hidden_reason": public["hidden_reason"],
+        }
+        Event.objects.filter(pk=event.pk).update(data=data)
 
 
 def _audience(thread: Thread) -> dict[str, Any] | None:
@@ -444,6 +469,12 @@ def message_edit(*, actor: User, message_id: int, body: str) -> Message:
     message = perms.access_message(actor, message_id)
     perms.require_author_of(actor, message)
     _require_changeable(message)
+    if message.is_hidden:
+        # A moderator's decision stands: a rewrite would only put new text (and new mentions)
+        # behind the tombstone. The author may still delete it.
+        raise ServiceError("message_hidden",
+                           _("Pesan ini disembunyikan admin dan tidak dapat diubah."),
+                           status=409)
     perms.require_post_in_thread(actor, message.thread)
     body = _clean_body(body)
     if body == message.body:
@@ -484,6 +515,7 @@ def message_delete(*, actor: User, message_id: int) -> Message:
         # Deleting means the words are gone; the record of the deletion is the tombstone
         # and the audit entry.
         message.revisions.all().delete()
+        _scrub_events(message)
         audit(actor=actor, action="message.delete", target=message,
               data={"thread": message.thread_id})
         _emit_message("message.deleted", message)
@@ -498,14 +530,16 @@ def message_hide(*, actor: User, message_id: int, reason: str) -> Message:
                         code="not_moderator")
     require_mfa(actor)
     reason = _clean_text(reason, field="reason", limit=500, label=_("Alasan"))
-    if message.is_deleted:
-        raise ServiceError("message_deleted", _("Pesan ini sudah dihapus."), status=409)
+    # A signed official answer is a record of the issuer (in the transparency log): it can be
+    # neither edited nor deleted, and so not hidden either.
+    _require_changeable(message)
     with transaction.atomic():
         now = timezone.now()
         message.hidden_at, message.hidden_by, message.hidden_reason = now, actor, reason
         Message.objects.filter(pk=message.pk).update(
             hidden_at=now, hidden_by=actor, hidden_reason=reason
         )
+        _scrub_events(message)
         audit(actor=actor, action="message.hide", target=message, data={"reason": reason})
         _emit_message("message.hidden", message)
     return message

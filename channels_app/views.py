@@ -187,6 +187,8 @@ def _thread_context(user: User, thread: Thread) -> dict[str, Any]:
         "thread": thread,
         "can_post": thread.channel_id is None or perms.can_post_in_channel(user, thread.channel),
         "can_moderate": perms.can_moderate_thread(user, thread),
+        # The hidden-text rule, asked once per thread (templates: channels_app/_message.html).
+        "can_read_hidden": perms.can_read_hidden(user, thread),
         "can_mark_official": perms.is_issuer_official(user, thread),
         "can_resolve": perms.can_resolve_thread(user, thread),
     }
@@ -340,8 +342,12 @@ def message_official(request: HttpRequest, message_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def message_history(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = selectors.message_with_history(_message_or_404(request.user, message_id))
-    return render(request, "channels_app/message_history.html", {"message": message})
+    message = _message_or_404(request.user, message_id)
+    # A hidden message's current and former texts are for the thread's moderators only.
+    text = perms.can_read_text(request.user, message)
+    return render(request, "channels_app/message_history.html", {
+        "message": selectors.message_with_history(message), "show_text": text,
+    })
 
 
 @login_required
