@@ -354,5 +354,10 @@ def message_history(request: HttpRequest, message_id: int) -> HttpResponse:
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    results = selectors.search_messages(request.user, query)
+    try:
+        results = selectors.search_messages(request.user, query)
+    except ServiceError as error:
+        return render(request, "channels_app/search.html",
+                      {"query": query, "results": [], "error": error.message},
+                      status=error.status)
     return render(request, "channels_app/search.html", {"query": query, "results": results})

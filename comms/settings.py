@@ -250,10 +250,13 @@ if any(h < 1 for h in ACK_REMINDER_HOURS):
 # a frame waits at most this long for others to share its transaction.
 ACK_BATCH_WINDOW_MS = env_int("ACK_BATCH_WINDOW_MS", 10, minimum=0)
 
-# --- Channels: per-user rate limits (comms/ratelimit.py) --------------------------------
+# --- Channels: per-user rate limits (comms/ratelimit.py) and search ------------------------
 # COUNT/SECONDS per user, shared by the page, the JSON API and the WebSocket (docs/channels.md).
 MESSAGE_RATE_LIMIT = env_rate("MESSAGE_RATE_LIMIT", "30/60")
 THREAD_RATE_LIMIT = env_rate("THREAD_RATE_LIMIT", "10/600")
+SEARCH_RATE_LIMIT = env_rate("SEARCH_RATE_LIMIT", "20/60")
+# PostgreSQL cancels one search query after this long (SET LOCAL statement_timeout).
+SEARCH_TIMEOUT_MS = env_int("SEARCH_TIMEOUT_MS", 2000, minimum=1)
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "id"

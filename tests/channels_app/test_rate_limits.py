@@ -1,6 +1,6 @@
-"""Per-user rate limits on posting messages and starting threads (issue 14 item 16): one
-limit in the service, so the page and the JSON API share it; 429 `rate_limited` in the API, a
-form error on the page, nothing written."""
+"""Per-user rate limits on posting messages, starting threads and searching (issue 14 items 10
+and 16): one limit in the service, so the page and the JSON API share it; 429 `rate_limited`
+in the API, a form error on the page, nothing written."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import pytest
 from django.test import Client
 
-from channels_app import services
+from channels_app import selectors, services
 from channels_app.models import Message, Thread
 from comms.errors import ServiceError
 
@@ -83,3 +83,27 @@ def test_starting_threads_is_limited_per_user(chans, personas, settings):
     assert page.status_code == 429
     assert "Terlalu banyak utas baru" in page.content.decode()
     assert (Thread.objects.count(), Message.objects.count()) == before
+
+
+def test_search_is_limited_per_user(chans, personas, settings):
+    settings.SEARCH_RATE_LIMIT = (2, WINDOW)
+    member = client_for(personas.smg_member)
+    assert member.get("/api/v1/channels/search", {"q": "wifi"}).status_code == 200
+    assert member.get("/kanal/cari/", {"q": "wifi"}).status_code == 200
+
+    refused = member.get("/api/v1/channels/search", {"q": "wifi"})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    page = member.get("/kanal/cari/", {"q": "wifi"})
+    assert page.status_code == 429
+    assert "Terlalu banyak pencarian" in page.content.decode()
+    # Someone else still searches.
+    assert selectors.search_messages(personas.smg_author, "wifi")
+
+
+def test_an_empty_search_costs_nothing(chans, personas, settings):
+    settings.SEARCH_RATE_LIMIT = (1, WINDOW)
+    member = client_for(personas.smg_member)
+    for _ in range(3):
+        assert member.get("/kanal/cari/").status_code == 200
+    assert member.get("/api/v1/channels/search", {"q": "wifi"}).status_code == 200
