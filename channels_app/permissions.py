@@ -12,6 +12,10 @@ announcements app decides: its audience and the issuer's staff).
 A message hidden by a moderator is hidden for everyone but the thread's moderators, on every
 surface (thread page, history page, API lists and revisions, search, live events, mentions):
 `can_read_hidden` is that one rule, and `readable_text_q` its form as a query filter.
+
+Inviting someone to a private channel follows the directory (accounts.permissions.can_see_user):
+`access_invitee` gives the same 404 for an unknown and an invisible person, so that invitations
+are not an oracle of names.
 """
 
 from __future__ import annotations
@@ -19,9 +23,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Role, User, ancestor_codes
-from accounts.permissions import has_role, has_role_over, is_unit_admin_of, require_mfa
+from accounts.permissions import (
+    can_see_user,
+    has_role,
+    has_role_over,
+    is_unit_admin_of,
+    require_mfa,
+)
 from channels_app.models import Channel, ChannelKind, ChannelMember, Message, Thread
 from comms.errors import Forbidden, NotFound, ServiceError
 
@@ -121,6 +132,26 @@ def moderated_channels_q(user: User) -> Q:
         )
     )
     return Q(kind=ChannelKind.PRIVATE, created_by=user) | _prefix_q("unit__code", admin_codes)
+
+
+def access_invitee(actor: User, *, user_id: int | None = None, login: str = "") -> User:
+    """The active person to invite, by id or by e-mail/NIP (`login`), if `actor` may see them
+    in the directory. Unknown and invisible get the same 404, on the page and in the API."""
+    users = User.objects.select_related("home_unit").filter(is_active=True)
+    if user_id is not None:
+        target = users.filter(pk=user_id).first()
+    else:
+        login = (login or "").strip()
+        target = (
+            users.filter(Q(email__iexact=login) | Q(nip=login)).first() if login else None
+        )
+    if target is None or not can_see_user(actor, target):
+        raise ServiceError(
+            "not_found", _("Pengguna tidak ditemukan."),
+            fields={"user_id" if user_id is not None else "who": [_("Tidak ditemukan.")]},
+            status=404,
+        )
+    return target
 
 
 def can_post_in_channel(user: User, channel: Channel) -> bool:

@@ -216,10 +216,9 @@ def channel_create(
             raise ServiceError("invalid", _("Anda belum memiliki unit induk."))
         unit = actor.home_unit
         ids = set(member_user_ids or []) - {actor.pk}
-        invited = list(User.objects.filter(pk__in=ids, is_active=True))
-        if len(invited) != len(ids):
-            raise ServiceError("invalid", _("Ada pengguna undangan yang tidak ditemukan."),
-                               fields={"member_user_ids": sorted(ids)})
+        # One by one through the directory rule: an unknown and an invisible id are refused
+        # alike (404), so a channel cannot be used to learn who exists elsewhere.
+        invited = [perms.access_invitee(actor, user_id=pk) for pk in sorted(ids)]
     else:
         unit = Unit.objects.filter(code=unit_code or "").first()
         if unit is None or not is_unit_admin_of(actor, unit):
@@ -282,15 +281,16 @@ def channel_set_archived(*, actor: User, channel_id: int, archived: bool) -> Cha
     return channel
 
 
-def channel_member_add(*, actor: User, channel_id: int, user_id: int) -> ChannelMember:
+def channel_member_add(
+    *, actor: User, channel_id: int, user_id: int | None = None, login: str = ""
+) -> ChannelMember:
+    """Invite a person, by id (API) or by e-mail/NIP (`login`, the page), whom `actor` may
+    see in the directory (404 alike for unknown and invisible: perms.access_invitee)."""
     channel = perms.access_channel(actor, channel_id)
     if channel.kind != ChannelKind.PRIVATE:
         raise ServiceError("invalid", _("Hanya kanal privat yang memiliki undangan anggota."))
     perms.require_manage_channel(actor, channel)
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        raise ServiceError("invalid", _("Pengguna tidak ditemukan."),
-                           fields={"user_id": [_("Tidak ditemukan.")]})
+    user = perms.access_invitee(actor, user_id=user_id, login=login)
     with transaction.atomic():
         member, created = ChannelMember.objects.get_or_create(
             channel=channel, user=user, defaults={"added_by": actor}

@@ -152,11 +152,8 @@ def channel_member_add(request: HttpRequest, channel_id: int) -> HttpResponse:
     try:
         if not form.is_valid():
             raise ServiceError("invalid", _("Isi e-mail atau NIP."))
-        who = form.cleaned_data["who"].strip()
-        user = User.objects.filter(Q(email__iexact=who) | Q(nip=who), is_active=True).first()
-        if user is None:
-            raise ServiceError("invalid", _("Pengguna tidak ditemukan."))
-        services.channel_member_add(actor=request.user, channel_id=channel_id, user_id=user.pk)
+        services.channel_member_add(actor=request.user, channel_id=channel_id,
+                                    login=form.cleaned_data["who"])
     except ServiceError as error:
         _not_found(error)
         flash.error(request, error.message)
