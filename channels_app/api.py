@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema, Status
 
 from channels_app import permissions as perms
 from channels_app import selectors, services
-from channels_app.models import Channel, Thread
+from channels_app.models import Channel, Message, Thread
 from comms.api import require_scope
 from comms.params import QueryInt
 
@@ -83,6 +83,12 @@ def channel_dict(channel: Channel, *, user, unread: int | None = None) -> dict[s
 
 def thread_dict(thread: Thread, unread: int = 0) -> dict[str, Any]:
     return {**services.thread_data(thread), "unread": unread}
+
+
+def _messages_for(user, thread: Thread, messages: list[Message]) -> list[dict[str, Any]]:
+    # The hidden-text rule is asked once for the thread, not once per message.
+    moderator = perms.can_read_hidden(user, thread)
+    return [services.message_data(m, viewer=user, moderator=moderator) for m in messages]
 
 
 @router.get("/channels")
@@ -157,7 +163,7 @@ def list_messages(request: HttpRequest, thread_id: int, after: QueryInt | None =
     return {
         "thread": thread_dict(thread, selectors.unread_by_thread(request.auth, [thread.pk])
                               .get(thread.pk, 0)),
-        "messages": [services.message_data(m) for m in messages],
+        "messages": _messages_for(request.auth, thread, messages),
         "has_more": len(messages) == selectors.MESSAGE_PAGE_SIZE,
     }
 
@@ -205,13 +211,16 @@ def delete_message(request: HttpRequest, message_id: int):
 @router.get("/messages/{int:message_id}/revisions")
 def message_revisions(request: HttpRequest, message_id: int):
     require_scope(request, "read")
-    message = selectors.message_with_history(perms.access_message(request.auth, message_id))
+    message = perms.access_message(request.auth, message_id)
+    # A hidden message's former texts are hidden with it (only moderators read them).
+    text = perms.can_read_text(request.auth, message)
+    history = selectors.message_with_history(message)
     return {
-        "message": services.message_data(message),
+        "message": services.message_data(message, viewer=request.auth),
         "revisions": [
             {"body": r.body, "body_html": r.body_html, "written_at": r.written_at.isoformat(),
              "replaced_at": r.replaced_at.isoformat()}
-            for r in message.revisions.all()
+            for r in (history.revisions.all() if text else [])
         ],
     }
 
@@ -221,7 +230,7 @@ def hide_message(request: HttpRequest, message_id: int, payload: HideIn):
     require_scope(request, "write")
     message = services.message_hide(actor=request.auth, message_id=message_id,
                                     reason=payload.reason)
-    return {"message": services.message_data(message)}
+    return {"message": services.message_data(message, viewer=request.auth)}
 
 
 @router.post("/messages/{int:message_id}/official", response={201: dict})
@@ -255,7 +264,7 @@ def announcement_thread(request: HttpRequest, announcement_id: int):
     return {
         "thread": thread_dict(thread, selectors.unread_by_thread(request.auth, [thread.pk])
                               .get(thread.pk, 0)),
-        "messages": [services.message_data(m) for m in messages],
+        "messages": _messages_for(request.auth, thread, messages),
         "official_answers": [official_dict(c)
                              for c in selectors.official_answers_for(announcement_id)],
     }
@@ -267,7 +276,8 @@ def search(request: HttpRequest, q: str = ""):
     results = selectors.search_messages(request.auth, q)
     return {
         "results": [
-            {"message": services.message_data(m), "thread_title": m.thread.title,
+            {"message": services.message_data(m, viewer=request.auth),
+             "thread_title": m.thread.title,
              "channel": {"id": m.thread.channel_id, "name": m.thread.channel.name}}
             for m in results
         ]

@@ -8,6 +8,14 @@ Reading a channel:
 Everyone else gets 404, the same answer as "does not exist" (a private channel's existence is
 not revealed). A clarification thread is readable by whoever may read its announcement (the
 announcements app decides: its audience and the issuer's staff).
+
+A message hidden by a moderator is hidden for everyone but the thread's moderators, on every
+surface (thread page, history page, API lists and revisions, search, live events, mentions):
+`can_read_hidden` is that one rule, and `readable_text_q` its form as a query filter.
+
+Inviting someone to a private channel follows the directory (accounts.permissions.can_see_user):
+`access_invitee` gives the same 404 for an unknown and an invisible person, so that invitations
+are not an oracle of names.
 """
 
 from __future__ import annotations
@@ -15,9 +23,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Role, User, ancestor_codes
-from accounts.permissions import has_role, has_role_over, is_unit_admin_of, require_mfa
+from accounts.permissions import (
+    can_see_user,
+    has_role,
+    has_role_over,
+    is_unit_admin_of,
+    require_mfa,
+)
 from channels_app.models import Channel, ChannelKind, ChannelMember, Message, Thread
 from comms.errors import Forbidden, NotFound, ServiceError
 
@@ -107,6 +122,38 @@ def scope_codes(channel: Channel) -> list[str]:
     return [channel.unit.code]
 
 
+def moderated_channels_q(user: User) -> Q:
+    """A filter on Channel for those `user` manages (can_manage_channel as a query)."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    admin_codes = set(
+        Membership.objects.filter(user=user, role=Role.UNIT_ADMIN).values_list(
+            "unit__code", flat=True
+        )
+    )
+    return Q(kind=ChannelKind.PRIVATE, created_by=user) | _prefix_q("unit__code", admin_codes)
+
+
+def access_invitee(actor: User, *, user_id: int | None = None, login: str = "") -> User:
+    """The active person to invite, by id or by e-mail/NIP (`login`), if `actor` may see them
+    in the directory. Unknown and invisible get the same 404, on the page and in the API."""
+    users = User.objects.select_related("home_unit").filter(is_active=True)
+    if user_id is not None:
+        target = users.filter(pk=user_id).first()
+    else:
+        login = (login or "").strip()
+        target = (
+            users.filter(Q(email__iexact=login) | Q(nip=login)).first() if login else None
+        )
+    if target is None or not can_see_user(actor, target):
+        raise ServiceError(
+            "not_found", _("Pengguna tidak ditemukan."),
+            fields={"user_id" if user_id is not None else "who": [_("Tidak ditemukan.")]},
+            status=404,
+        )
+    return target
+
+
 def can_post_in_channel(user: User, channel: Channel) -> bool:
     """Assumes the user may read the channel."""
     if channel.is_archived:
@@ -181,6 +228,29 @@ def can_moderate_thread(user: User, thread: Thread) -> bool:
     if thread.channel_id is not None:
         return can_manage_channel(user, thread.channel)
     return has_role_over(user, thread.announcement.issuer, Role.UNIT_ADMIN)
+
+
+def can_read_hidden(user: User | None, thread: Thread) -> bool:
+    """May `user` read the text of the thread's hidden messages? Only its moderators may (they
+    decided, and may need to review); `None` is the audience of a broadcast event: nobody."""
+    return user is not None and can_moderate_thread(user, thread)
+
+
+def can_read_text(user: User | None, message: Message, *, moderator: bool | None = None) -> bool:
+    """May `user` read this message's text (and its former texts)? Never once deleted; when
+    hidden, only under can_read_hidden. `moderator`: that answer, when the caller has it for
+    the whole thread already (lists)."""
+    if message.is_deleted:
+        return False
+    if not message.is_hidden:
+        return True
+    return can_read_hidden(user, message.thread) if moderator is None else moderator
+
+
+def readable_text_q(user: User) -> Q:
+    """can_read_text as a filter on Message (for search: channel threads only)."""
+    moderated = Channel.objects.filter(moderated_channels_q(user)).values("id")
+    return Q(deleted_at=None) & (Q(hidden_at=None) | Q(thread__channel__in=moderated))
 
 
 def require_post_in_thread(user: User, thread: Thread) -> None:

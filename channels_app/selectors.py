@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
-from django.db import connection
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.db import OperationalError, connection, transaction
 from django.db.models import (
     Count,
     Exists,
+    Expression,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -20,11 +23,18 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from channels_app.models import Channel, Message, OfficialAnswer, Thread, ThreadRead
-from channels_app.permissions import readable_channels_q
+from channels_app.permissions import readable_channels_q, readable_text_q
+from comms import ratelimit
+from comms.errors import ServiceError
+
+#: PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout.
+QUERY_CANCELED = "57014"
 
 MESSAGE_PAGE_SIZE = 100
 
@@ -175,46 +185,126 @@ def channel_groups_for(
 
 # --- Search ---------------------------------------------------------------------------------
 
-
-@cache
-def search_config() -> str:
-    """`indonesian` when this PostgreSQL has it (stemming: "mengumumkan" finds "umumkan")."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = 'indonesian'")
-        return "indonesian" if cursor.fetchone() else "simple"
+#: The text-search configuration of the stored documents (migration 0005): Indonesian stemming,
+#: so that "mengumumkan" finds "pengumuman". Every PostgreSQL that Django 5.2 supports has it.
+SEARCH_CONFIG = "indonesian"
+#: At most this many threads whose title matches take part (the newest).
+SEARCH_TITLE_THREADS = 500
 
 
-def search_messages(user: User, query: str, *, limit: int = 50) -> list[Message]:
-    """Visible messages (and thread titles) matching `query` in the channels the user reads."""
-    query = " ".join((query or "").split())[:200]
-    if not query:
-        return []
+class StoredDocument(Expression):
+    """The stored `search_document` of the row that holds `source` (PostgreSQL only).
+
+    A generated `tsvector` column with a GIN index (migration 0005) that the ORM does not
+    manage: the column is read through the table alias of `source` (e.g. "thread__title"), so
+    joins and subqueries keep working."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(output_field=SearchVectorField())
+        self.source = F(source)
+
+    def get_source_expressions(self) -> list:
+        return [self.source]
+
+    def set_source_expressions(self, exprs: list) -> None:
+        (self.source,) = exprs
+
+    def as_sql(self, compiler, connection):
+        column = self.source
+        if not isinstance(column, Col):
+            raise TypeError(f"StoredDocument needs a plain column, not {column!r}")
+        return f"{compiler.quote_name_unless_alias(column.alias)}.search_document", []
+
+
+def _search_words(query: str) -> str:
+    return " ".join((query or "").split())[:200]
+
+
+def _search_query(query: str) -> SearchQuery:
+    return SearchQuery(_search_words(query), config=SEARCH_CONFIG, search_type="websearch")
+
+
+def title_search_queryset(user: User, query: str) -> QuerySet[Thread]:
+    """Ids of the readable channel threads whose title matches (PostgreSQL), newest first."""
+    return (
+        Thread.objects.filter(channel__in=readable_channels(user).values("id"))
+        .alias(document=StoredDocument("title"))
+        .filter(document=_search_query(query))
+        .order_by("-last_activity_at", "-id")
+        .values_list("id", flat=True)
+    )
+
+
+def search_queryset(user: User, query: str) -> QuerySet[Message]:
+    """The search as a query, unevaluated (search_messages runs it; tests EXPLAIN it).
+
+    PostgreSQL: `websearch` syntax against the stored documents, body (weight B) or thread
+    title (weight A), ranked like `ts_rank(title || body)`. The title's threads are looked up
+    first (their own GIN index), so that the message query is one index scan of each kind."""
+    query = _search_words(query)
+    readable = readable_channels(user).values("id")
     qs = (
-        Message.objects.filter(
-            deleted_at=None, hidden_at=None,
-            thread__channel__in=readable_channels(user).values("id"),
-        )
+        Message.objects.filter(readable_text_q(user), thread__channel__in=readable)
         .select_related("author", "thread__channel")
     )
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
-        config = search_config()
-        vector = SearchVector("thread__title", weight="A", config=config) + SearchVector(
-            "body", weight="B", config=config
+        search = _search_query(query)
+        title_threads = list(title_search_queryset(user, query)[:SEARCH_TITLE_THREADS])
+        matches = Q(document=search)
+        if title_threads:
+            matches |= Q(thread_id__in=title_threads)
+        combined = Func(
+            StoredDocument("thread__title"), StoredDocument("body"),
+            template="(%(expressions)s)", arg_joiner=" || ", output_field=SearchVectorField(),
         )
-        search = SearchQuery(query, config=config, search_type="websearch")
-        qs = (
-            qs.annotate(rank=SearchRank(vector, search))
-            .filter(rank__gt=0)
+        return (
+            qs.alias(document=StoredDocument("body"))
+            .filter(matches)
+            .alias(rank=SearchRank(combined, search))
             .order_by("-rank", "-id")
         )
-    else:
-        # SQLite (development): a plain case-insensitive substring match on every word.
-        for word in query.split()[:10]:
-            qs = qs.filter(Q(body__icontains=word) | Q(thread__title__icontains=word))
-        qs = qs.order_by("-id")
-    return list(qs[:limit])
+    # SQLite (make run): a plain case-insensitive substring match on every word.
+    for word in query.split()[:10]:
+        qs = qs.filter(Q(body__icontains=word) | Q(thread__title__icontains=word))
+    return qs.order_by("-id")
+
+
+def search_messages(user: User, query: str, *, limit: int = 50) -> list[Message]:
+    """Messages (and thread titles) matching `query` in the channels the user reads, whose
+    text the user may read (channels_app.permissions.readable_text_q).
+
+    Rate-limited per user (SEARCH_RATE_LIMIT, 429 `rate_limited`); on PostgreSQL the query
+    runs under SEARCH_TIMEOUT_MS (503 `search_timeout` when cancelled)."""
+    if not _search_words(query):
+        return []
+    ratelimit.enforce(
+        "search", user.pk, settings.SEARCH_RATE_LIMIT,
+        _("Terlalu banyak pencarian dalam waktu singkat. Coba lagi sebentar lagi."),
+    )
+    if connection.vendor != "postgresql":
+        return list(search_queryset(user, query)[:limit])
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('statement_timeout')")
+                (previous,) = cursor.fetchone()
+                # SET LOCAL: ends with the transaction, so a pooled connection keeps no trace.
+                cursor.execute(
+                    f"SET LOCAL statement_timeout = {int(settings.SEARCH_TIMEOUT_MS)}"
+                )
+            results = list(search_queryset(user, query)[:limit])
+            with connection.cursor() as cursor:
+                # Inside a caller's transaction SET LOCAL would outlive this block.
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != QUERY_CANCELED:
+            raise
+        raise ServiceError(
+            "search_timeout",
+            _("Pencarian terlalu lama. Persempit kata kuncinya, lalu coba lagi."),
+            status=503,
+        ) from None
+    return results
 
 
 # --- Official answers -----------------------------------------------------------------------

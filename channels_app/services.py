@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -29,6 +30,7 @@ from channels_app.models import (
     Channel,
     ChannelKind,
     ChannelMember,
+    Event,
     Mention,
     Message,
     MessageRevision,
@@ -38,6 +40,7 @@ from channels_app.models import (
     ThreadRead,
 )
 from channels_app.rendering import mentioned, render_message
+from comms import ratelimit
 from comms.errors import Forbidden, NotFound, ServiceError
 from comms.realtime import emit
 
@@ -74,16 +77,20 @@ def _clean_title(title: str) -> str:
 # --- Serialisation shared by events and the API ---------------------------------------------
 
 
-def message_data(message: Message) -> dict[str, Any]:
-    """What anyone who may read the thread may know of a message (tombstones hide the text)."""
-    visible = message.is_visible
-    official = getattr(message, "official_answer", None) if visible else None
+def message_data(
+    message: Message, *, viewer: User | None = None, moderator: bool | None = None
+) -> dict[str, Any]:
+    """What `viewer` may know of a message; without a viewer (an event, pushed to everyone who
+    reads the thread) what anyone may know. Tombstones and hidden messages show no text, except
+    hidden ones to the thread's moderators (perms.can_read_text; `moderator` as there)."""
+    text = perms.can_read_text(viewer, message, moderator=moderator)
+    official = getattr(message, "official_answer", None) if message.is_visible else None
     return {
         "id": message.pk,
         "thread_id": message.thread_id,
         "author": {"id": message.author_id, "name": message.author.full_name},
-        "body": message.body if visible else "",
-        "body_html": message.body_html if visible else "",
+        "body": message.body if text else "",
+        "body_html": message.body_html if text else "",
         "reply_to": message.reply_to_id,
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
@@ -114,6 +121,26 @@ def _emit_message(kind: str, message: Message) -> None:
         groups=[thread.group],
         audience=_audience(thread),
     )
+
+
+def _scrub_events(message: Message) -> None:
+    """Blank the text of a message in the event log once it is hidden or deleted.
+
+    Its `message.created` / `message.edited` events carry the text, and a resume replays stored
+    events as they are: without this, reconnecting with an old cursor read the words again.
+    Rare (moderation, deletion), so a scan of the log by message id is acceptable here."""
+    public = message_data(message)
+    events = Event.objects.filter(
+        type__in=("message.created", "message.edited"), data__message__id=message.pk
+    ).only("id", "data")
+    for event in events:
+        data = dict(event.data)
+        data["message"] = {
+            **data.get("message", {}), "body": "", "body_html": "", "official": False,
+            "deleted": public["deleted"], "hidden": public["hidden"],
+            "hidden_reason": public["hidden_reason"],
+        }
+        Event.objects.filter(pk=event.pk).update(data=data)
 
 
 def _audience(thread: Thread) -> dict[str, Any] | None:
@@ -189,10 +216,9 @@ def channel_create(
             raise ServiceError("invalid", _("Anda belum memiliki unit induk."))
         unit = actor.home_unit
         ids = set(member_user_ids or []) - {actor.pk}
-        invited = list(User.objects.filter(pk__in=ids, is_active=True))
-        if len(invited) != len(ids):
-            raise ServiceError("invalid", _("Ada pengguna undangan yang tidak ditemukan."),
-                               fields={"member_user_ids": sorted(ids)})
+        # One by one through the directory rule: an unknown and an invisible id are refused
+        # alike (404), so a channel cannot be used to learn who exists elsewhere.
+        invited = [perms.access_invitee(actor, user_id=pk) for pk in sorted(ids)]
     else:
         unit = Unit.objects.filter(code=unit_code or "").first()
         if unit is None or not is_unit_admin_of(actor, unit):
@@ -255,15 +281,16 @@ def channel_set_archived(*, actor: User, channel_id: int, archived: bool) -> Cha
     return channel
 
 
-def channel_member_add(*, actor: User, channel_id: int, user_id: int) -> ChannelMember:
+def channel_member_add(
+    *, actor: User, channel_id: int, user_id: int | None = None, login: str = ""
+) -> ChannelMember:
+    """Invite a person, by id (API) or by e-mail/NIP (`login`, the page), whom `actor` may
+    see in the directory (404 alike for unknown and invisible: perms.access_invitee)."""
     channel = perms.access_channel(actor, channel_id)
     if channel.kind != ChannelKind.PRIVATE:
         raise ServiceError("invalid", _("Hanya kanal privat yang memiliki undangan anggota."))
     perms.require_manage_channel(actor, channel)
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        raise ServiceError("invalid", _("Pengguna tidak ditemukan."),
-                           fields={"user_id": [_("Tidak ditemukan.")]})
+    user = perms.access_invitee(actor, user_id=user_id, login=login)
     with transaction.atomic():
         member, created = ChannelMember.objects.get_or_create(
             channel=channel, user=user, defaults={"added_by": actor}
@@ -299,6 +326,9 @@ def thread_create(*, actor: User, channel_id: int, title: str, body: str) -> Thr
     perms.require_post_in_channel(actor, channel)
     title = _clean_title(title)
     body = _clean_body(body)
+    # Counted here, not in a view: the page, the API and any WebSocket action share the limit.
+    ratelimit.enforce("thread", actor.pk, settings.THREAD_RATE_LIMIT,
+                      _("Terlalu banyak utas baru dalam waktu singkat. Coba lagi nanti."))
     with transaction.atomic():
         now = timezone.now()
         thread = Thread(channel=channel, title=title, created_by=actor,
@@ -417,6 +447,8 @@ def message_post(
                 _("Pesan yang dibalas tidak ada di utas ini."),
                 fields={"reply_to": [_("Balasan hanya untuk pesan di utas yang sama.")]},
             )
+    ratelimit.enforce("message", actor.pk, settings.MESSAGE_RATE_LIMIT,
+                      _("Terlalu banyak pesan dalam waktu singkat. Coba lagi sebentar lagi."))
     with transaction.atomic():
         return _post(actor=actor, thread=thread, body=body, reply_to=reply_to,
                      now=timezone.now())
@@ -437,6 +469,12 @@ def message_edit(*, actor: User, message_id: int, body: str) -> Message:
     message = perms.access_message(actor, message_id)
     perms.require_author_of(actor, message)
     _require_changeable(message)
+    if message.is_hidden:
+        # A moderator's decision stands: a rewrite would only put new text (and new mentions)
+        # behind the tombstone. The author may still delete it.
+        raise ServiceError("message_hidden",
+                           _("Pesan ini disembunyikan admin dan tidak dapat diubah."),
+                           status=409)
     perms.require_post_in_thread(actor, message.thread)
     body = _clean_body(body)
     if body == message.body:
@@ -477,6 +515,7 @@ def message_delete(*, actor: User, message_id: int) -> Message:
         # Deleting means the words are gone; the record of the deletion is the tombstone
         # and the audit entry.
         message.revisions.all().delete()
+        _scrub_events(message)
         audit(actor=actor, action="message.delete", target=message,
               data={"thread": message.thread_id})
         _emit_message("message.deleted", message)
@@ -491,14 +530,16 @@ def message_hide(*, actor: User, message_id: int, reason: str) -> Message:
                         code="not_moderator")
     require_mfa(actor)
     reason = _clean_text(reason, field="reason", limit=500, label=_("Alasan"))
-    if message.is_deleted:
-        raise ServiceError("message_deleted", _("Pesan ini sudah dihapus."), status=409)
+    # A signed official answer is a record of the issuer (in the transparency log): it can be
+    # neither edited nor deleted, and so not hidden either.
+    _require_changeable(message)
     with transaction.atomic():
         now = timezone.now()
         message.hidden_at, message.hidden_by, message.hidden_reason = now, actor, reason
         Message.objects.filter(pk=message.pk).update(
             hidden_at=now, hidden_by=actor, hidden_reason=reason
         )
+        _scrub_events(message)
         audit(actor=actor, action="message.hide", target=message, data={"reason": reason})
         _emit_message("message.hidden", message)
     return message

@@ -31,6 +31,11 @@ def _fail(form, error: ServiceError) -> None:
     form.add_error(None, error.message)
 
 
+def _form_status(error: ServiceError) -> int:
+    # A rate limit answers 429 on the page too (with its form error), like the API.
+    return 429 if error.status == 429 else 400
+
+
 def _not_found(error: ServiceError) -> None:
     if isinstance(error, NotFound):
         raise Http404(error.message)
@@ -104,6 +109,7 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404 from exc
     form = forms.ThreadForm(request.POST or None)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             thread = services.thread_create(
@@ -112,6 +118,7 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
             )
         except ServiceError as error:
             _fail(form, error)
+            status = _form_status(error)
         else:
             return redirect("channels_app:thread", thread.pk)
     threads = selectors.threads_of(request.user, channel)
@@ -123,7 +130,7 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
         "can_post": perms.can_post_in_channel(request.user, channel),
         "can_manage": perms.can_manage_channel(request.user, channel),
         "members": members, "member_form": forms.MemberForm(),
-    }, status=400 if request.method == "POST" else 200)
+    }, status=status)
 
 
 @login_required
@@ -146,11 +153,8 @@ def channel_member_add(request: HttpRequest, channel_id: int) -> HttpResponse:
     try:
         if not form.is_valid():
             raise ServiceError("invalid", _("Isi e-mail atau NIP."))
-        who = form.cleaned_data["who"].strip()
-        user = User.objects.filter(Q(email__iexact=who) | Q(nip=who), is_active=True).first()
-        if user is None:
-            raise ServiceError("invalid", _("Pengguna tidak ditemukan."))
-        services.channel_member_add(actor=request.user, channel_id=channel_id, user_id=user.pk)
+        services.channel_member_add(actor=request.user, channel_id=channel_id,
+                                    login=form.cleaned_data["who"])
     except ServiceError as error:
         _not_found(error)
         flash.error(request, error.message)
@@ -181,6 +185,8 @@ def _thread_context(user: User, thread: Thread) -> dict[str, Any]:
         "thread": thread,
         "can_post": thread.channel_id is None or perms.can_post_in_channel(user, thread.channel),
         "can_moderate": perms.can_moderate_thread(user, thread),
+        # The hidden-text rule, asked once per thread (templates: channels_app/_message.html).
+        "can_read_hidden": perms.can_read_hidden(user, thread),
         "can_mark_official": perms.is_issuer_official(user, thread),
         "can_resolve": perms.can_resolve_thread(user, thread),
     }
@@ -202,6 +208,7 @@ def thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
                 )
             except ServiceError as error:
                 _fail(form, error)
+                status = _form_status(error)
             else:
                 return redirect(reverse("channels_app:thread", args=[thread.pk])
                                 + f"#m{message.pk}")
@@ -330,13 +337,22 @@ def message_official(request: HttpRequest, message_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def message_history(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = selectors.message_with_history(_message_or_404(request.user, message_id))
-    return render(request, "channels_app/message_history.html", {"message": message})
+    message = _message_or_404(request.user, message_id)
+    # A hidden message's current and former texts are for the thread's moderators only.
+    text = perms.can_read_text(request.user, message)
+    return render(request, "channels_app/message_history.html", {
+        "message": selectors.message_with_history(message), "show_text": text,
+    })
 
 
 @login_required
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    results = selectors.search_messages(request.user, query)
+    try:
+        results = selectors.search_messages(request.user, query)
+    except ServiceError as error:
+        return render(request, "channels_app/search.html",
+                      {"query": query, "results": [], "error": error.message},
+                      status=error.status)
     return render(request, "channels_app/search.html", {"query": query, "results": results})

@@ -43,6 +43,20 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate limit written `COUNT/SECONDS`, e.g. `30/60` (comms.ratelimit)."""
+    raw = os.environ.get(name)
+    text = default if raw is None or raw.strip() == "" else raw.strip()
+    count, slash, seconds = text.partition("/")
+    if (slash and count.strip().isascii() and count.strip().isdigit()
+            and seconds.strip().isascii() and seconds.strip().isdigit()
+            and int(count) >= 1 and int(seconds) >= 1):
+        return int(count), int(seconds)
+    raise ImproperlyConfigured(
+        f"{name} must be COUNT/SECONDS with both at least 1, e.g. 30/60, not {text!r}."
+    )
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

@@ -17,6 +17,7 @@ from comms.env import (
     env_database,
     env_int,
     env_list,
+    env_rate,
     env_redis_url,
     env_str,
     redis_channel_prefix,
@@ -256,6 +257,13 @@ ACK_BATCH_WINDOW_MS = env_int("ACK_BATCH_WINDOW_MS", 10, minimum=0)
 # Whoever wrote a version (author, or an author who edited it) may not also sign it. Turn off
 # only for a unit where one person must do both, knowing that one password then publishes.
 TWO_PERSON_RULE = env_bool("TWO_PERSON_RULE", True)
+# --- Channels: per-user rate limits (comms/ratelimit.py) and search ------------------------
+# COUNT/SECONDS per user, shared by the page, the JSON API and the WebSocket (docs/channels.md).
+MESSAGE_RATE_LIMIT = env_rate("MESSAGE_RATE_LIMIT", "30/60")
+THREAD_RATE_LIMIT = env_rate("THREAD_RATE_LIMIT", "10/600")
+SEARCH_RATE_LIMIT = env_rate("SEARCH_RATE_LIMIT", "20/60")
+# PostgreSQL cancels one search query after this long (SET LOCAL statement_timeout).
+SEARCH_TIMEOUT_MS = env_int("SEARCH_TIMEOUT_MS", 2000, minimum=1)
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "id"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 
 from channels_app import services
 from channels_app.models import Channel, Thread
@@ -61,3 +62,12 @@ def _prov_admin(org):
 @pytest.fixture
 def chans(org, personas) -> Channels:
     return make_channels(org, personas)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate limits count per user id in the cache (Redis under REQUIRE_SERVICES): a fresh test
+    database hands out the same ids again, so each test starts with empty windows."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -88,10 +88,11 @@ def test_each_socket_gets_exactly_the_events_of_what_its_user_reads(live, person
 
 def test_an_invited_user_starts_receiving_without_reconnecting(live, personas):
     server, ws_connect, chans = live
-    ws = ws_connect(personas.solo_member)
+    # Someone the inviter may see in the directory (same regency, not yet a reader).
+    ws = ws_connect(personas.smg_dinkes_member)
     assert recv_json(ws)["type"] == "hello"
     api(server, personas.smg_author, "POST", f"/channels/{chans.private.pk}/members",
-        {"user_id": personas.solo_member.pk})
+        {"user_id": personas.smg_dinkes_member.pk})
     api(server, personas.smg_author, "POST", f"/threads/{chans.private_thread.pk}/messages",
         {"body": "selamat datang"})
     frames = frames_until(ws, lambda f: f.get("type") == "message.created")
