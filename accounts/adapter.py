@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.usersessions.adapter import DefaultUserSessionsAdapter
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from accounts.models import User
+from comms.client_ip import client_address
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -14,6 +16,14 @@ class AccountAdapter(DefaultAccountAdapter):
         # Accounts exist only by invitation from a unit admin or by import (issue 3): the
         # sign-up URL renders allauth's "sign-up closed" page and creates nothing.
         return False
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth's login rate limits and session list use the platform's one rule for the
+        # client address (TRUSTED_PROXY_COUNT), not a second reading of X-Forwarded-For.
+        address = client_address(request)
+        if address is None:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address
 
 
 class UserSessionsAdapter(DefaultUserSessionsAdapter):

@@ -21,13 +21,14 @@ from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
 from announcements.permissions import access_announcement, can_read, is_issuer_staff
 from comms.api import require_scope
+from comms.client_ip import client_address
 from comms.realtime import pushes_after
 
 router = Router()
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return client_address(request)
 
 
 class AudienceIn(Schema):
