@@ -50,7 +50,7 @@ def attacker_site():
     page: dict[str, bytes] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             body = page.get("html", b"")
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
