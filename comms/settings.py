@@ -329,5 +329,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default configuration gives "django" handlers of its own (a console one
+        # under DEBUG) and the record then also reaches the root's: every line twice. One
+        # handler, the root's, writes each line once.
+        "django": {"handlers": [], "propagate": True},
+        "django.channels.server": {"level": "WARNING"},
+    },
 }
