@@ -23,7 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
@@ -120,6 +120,9 @@ api = NinjaAPI(
     parser=JsonParser(),
     urls_namespace="api",
     docs_url="/docs",
+    # Served from our static files ("ninja" in INSTALLED_APPS); no validator badge, which
+    # would send the schema's address to validator.swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 

@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
+    # django-ninja as an app: /api/v1/docs renders its Swagger UI from the static files the
+    # pinned package ships, not from a CDN (no third-party script, works offline).
+    "ninja",
     "accounts",
     "announcements",
     "channels_app",
