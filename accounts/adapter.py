@@ -12,11 +12,13 @@ from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.models import User
+from comms.client_ip import client_address
 
 
 class SiteFromSettings:
@@ -139,6 +141,13 @@ class AccountAdapter(DefaultAccountAdapter):
             if email_address.user.email != before:
                 email_became_primary(user=email_address.user)
         return confirmed
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth's login rate limits and session list use the platform's one rule for the
+        # client address (TRUSTED_PROXY_COUNT), not a second reading of X-Forwarded-For.
+        address = client_address(request)
+        if address is None:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address
 
 
 class UserSessionsAdapter(DefaultUserSessionsAdapter):

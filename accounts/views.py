@@ -5,7 +5,6 @@ Views parse input, call `access_*` and the services, and render; they write noth
 
 from __future__ import annotations
 
-from allauth.account.adapter import get_adapter
 from allauth.account.decorators import reauthentication_required
 from allauth.account.utils import perform_login
 from allauth.account.views import EmailView as AllauthEmailView
@@ -43,15 +42,13 @@ from accounts.permissions import (
     can_administer,
     user_has_mfa,
 )
+from comms.client_ip import client_address
 from comms.errors import NotFound, ServiceError
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as allauth sees it (honours ALLAUTH_TRUSTED_PROXY_COUNT)."""
-    try:
-        return get_adapter(request).get_client_ip(request)
-    except Exception:
-        return request.META.get("REMOTE_ADDR")
+    """The client's address (comms.client_ip: REMOTE_ADDR and TRUSTED_PROXY_COUNT)."""
+    return client_address(request)
 
 
 def _form_errors(form, exc: ServiceError) -> None:

@@ -21,6 +21,7 @@ from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
 from announcements.permissions import access_announcement, can_read, is_issuer_staff
 from comms.api import require_scope
+from comms.client_ip import client_address
 from comms.params import Offset, QueryInt
 from comms.realtime import pushes_after
 
@@ -28,7 +29,7 @@ router = Router()
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return client_address(request)
 
 
 class AudienceIn(Schema):

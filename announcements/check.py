@@ -400,7 +400,9 @@ def check_text(*, text: str, user=None, code: str | None = None) -> CheckResult:
 
 
 def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    from comms.client_ip import client_address as trusted_client_address
+
+    return trusted_client_address(request) or "unknown"
 
 
 def rate_limit(request: HttpRequest) -> None:

@@ -26,12 +26,13 @@ from announcements.permissions import (
     is_issuer_staff,
     is_signer,
 )
+from comms.client_ip import client_address
 from comms.errors import NotFound, ServiceError
 from comms.params import parse_int
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return client_address(request)
 
 
 def _access(request: HttpRequest, announcement_id: int) -> Announcement:

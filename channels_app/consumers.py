@@ -40,6 +40,7 @@ from channels_app.gateway import FrameError, error_frame
 from channels_app.relay import ensure_relay_loop
 from comms import heap
 from comms.errors import ServiceError
+from comms.input_guard import json_has_nul, nul_message
 from comms.realtime import CONTROL_TYPES, SESSION_ENDED, audience_allows
 
 logger = logging.getLogger(__name__)
@@ -310,6 +311,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             frame = json.loads(text)
         except ValueError:
             raise FrameError("invalid_json", _("Bingkai bukan JSON.")) from None
+        if json_has_nul(text, frame):  # PostgreSQL text cannot hold it (comms.input_guard)
+            raise FrameError("invalid_characters", nul_message())
         if not isinstance(frame, dict):
             raise FrameError("invalid_frame", _("Bingkai harus berupa objek JSON."))
         if "type" not in frame:

@@ -155,7 +155,9 @@ def test_internal_text_is_never_shown_to_outsiders(client, history, personas):
 @pytest.mark.django_db
 @pytest.mark.parametrize(("text", "status", "code"), [
     ("a" * (1024 * 1024), 413, "too_long"),
-    ("\x00\x01\x02\xff\xfe garbage \x7f\x1b[31m", 400, "not_text"),
+    ("\x01\x02\xff\xfe garbage \x7f\x1b[31m", 400, "not_text"),
+    # A NUL is refused before the checker, as everywhere (comms.input_guard).
+    ("\x00\x01\x02\xff\xfe garbage \x7f\x1b[31m", 400, "invalid_characters"),
     ("abc \ufffd\ufffd\ufffd", 400, "not_text"),
     ("", 400, "empty"),
     ("   \n\t  ", 400, "empty"),
