@@ -76,6 +76,16 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     # CHANNEL_LAYERS entry has makes Channels' get_channel_layer() answer None).
     channel_layer_alias = None
 
+    async def __call__(self, scope, receive, send) -> None:
+        # Channels calls disconnect() only on a websocket.disconnect message: a handler that
+        # raises (the consumer then ends with 1011) or a task cancelled by the server skips
+        # it. Whatever ends the connection, it must leave its groups, or the process stays
+        # subscribed to them and keeps the connection in memory for good.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels 4.3 runs close_old_connections() in a worker thread before *every* message;
         # with thousands of connections a broadcast then costs thousands of thread hops
@@ -136,15 +146,21 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         heap.connection_ready()
 
     async def disconnect(self, code: int) -> None:
+        await self._release()
+
+    async def _release(self) -> None:
+        """Leave everything this connection holds; safe to run more than once."""
         if getattr(self, "pending_recompute", None) is not None:
             self.pending_recompute.cancel()
-        for task in getattr(self, "tasks", ()):
-            task.cancel()
+        for task in list(getattr(self, "tasks", ())):
+            if task is not asyncio.current_task():
+                task.cancel()
         if getattr(self, "writer", None) is not None:
             self.writer.close()
-        if hasattr(self, "dispatcher"):
+        if getattr(self, "dispatcher", None) is not None:
+            dispatcher, self.dispatcher = self.dispatcher, None
             joined, self.joined = self.joined, set()
-            await self.dispatcher.leave(self, joined)
+            await dispatcher.leave(self, joined)
             heap.connection_closed()
 
     async def _sync_groups(self) -> None:
@@ -246,7 +262,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._done()
 
     async def _recompute_groups(self, since: int) -> None:
+        if self.dispatcher is None:
+            return  # closed meanwhile
         state = await database_sync_to_async(gateway.gateway_state_for)(self.user)
+        if self.dispatcher is None:
+            return
         self.viewer = state.viewer
         self.base_groups = set(state.groups)
         before = set(self.joined)
@@ -288,7 +308,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 raise FrameError("binary_frame", _("Hanya bingkai teks JSON yang diterima."))
             if raw_size > gateway.SOFT_FRAME_BYTES:
                 raise FrameError("too_large", _("Bingkai terlalu besar."))
-            await self._handle_frame(self._parse(text))
+            await self._handle_frame(gateway.parse_frame(text))
         except FrameError as exc:
             self._reply(error_frame(exc.code, exc.message))
         except ServiceError as exc:
@@ -303,20 +323,6 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_BIG)
         except Exception:
             await self.close(code=CLOSE_TOO_BIG_APP)
-
-    @staticmethod
-    def _parse(text: str) -> dict[str, Any]:
-        try:
-            frame = json.loads(text)
-        except ValueError:
-            raise FrameError("invalid_json", _("Bingkai bukan JSON.")) from None
-        if not isinstance(frame, dict):
-            raise FrameError("invalid_frame", _("Bingkai harus berupa objek JSON."))
-        if "type" not in frame:
-            raise FrameError("missing_field", _("Kolom %(name)s wajib ada.") % {"name": "type"})
-        if not isinstance(frame["type"], str):
-            raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": "type"})
-        return frame
 
     async def _handle_frame(self, frame: dict[str, Any]) -> None:
         kind = frame["type"]

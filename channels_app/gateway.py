@@ -17,6 +17,8 @@ Apps register in a module `<app>/ws_actions.py`, imported when the gateway app i
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,6 +50,10 @@ RESUME_BATCH = 500
 PUSH_SKEW = timedelta(seconds=1)
 #: Extra groups (e.g. announcement statistics) one connection may subscribe to.
 MAX_SUBSCRIPTIONS = 20
+#: Nesting of arrays and objects in a client frame (the protocol's frames have 1 or 2).
+#: Checked before parsing: json.loads recurses once per level, and ~1,000 levels (2 KB) raised
+#: RecursionError, which killed the connection.
+MAX_FRAME_DEPTH = 16
 
 
 class FrameError(Exception):
@@ -68,6 +74,80 @@ def _type_ok(value: Any, expected: type | tuple[type, ...]) -> bool:
     if isinstance(value, bool) and bool not in kinds:
         return False  # JSON true is not a number here
     return isinstance(value, kinds)
+
+
+# Characters of JSON that open or close a level, start or end a string, or escape.
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+# NUL (PostgreSQL refuses it in text) and lone surrogates (not text at all: they cannot be
+# encoded to store or to send).
+_BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+
+
+def frame_too_deep(text: str, limit: int = MAX_FRAME_DEPTH) -> bool:
+    """More than `limit` levels of arrays/objects, brackets inside strings not counted.
+
+    One linear pass over the structural characters (no backtracking regular expression: a
+    frame is anonymous-sized input, up to SOFT_FRAME_BYTES).
+    """
+    depth = 0
+    in_string = False
+    escaped = -1
+    for match in _JSON_STRUCTURE.finditer(text):
+        position = match.start()
+        if position == escaped:
+            continue
+        char = match.group()
+        if in_string:
+            if char == "\\":
+                escaped = position + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _has_bad_characters(value: Any) -> bool:
+    """A NUL or a lone surrogate in any string (key or value) of a parsed frame."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _BAD_CHARACTERS.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def parse_frame(text: str) -> dict[str, Any]:
+    """A client's text frame as a JSON object with a string `type`, or a FrameError."""
+    if "\x00" in text:
+        raise FrameError("invalid_characters", _("Bingkai memuat karakter yang tidak sah."))
+    if frame_too_deep(text):
+        raise FrameError("too_deep", _("Bingkai terlalu bersarang."))
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        raise FrameError("invalid_json", _("Bingkai bukan JSON.")) from None
+    if _has_bad_characters(frame):
+        raise FrameError("invalid_characters", _("Bingkai memuat karakter yang tidak sah."))
+    if not isinstance(frame, dict):
+        raise FrameError("invalid_frame", _("Bingkai harus berupa objek JSON."))
+    if "type" not in frame:
+        raise FrameError("missing_field", _("Kolom %(name)s wajib ada.") % {"name": "type"})
+    if not isinstance(frame["type"], str):
+        raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": "type"})
+    return frame
 
 
 def validate_fields(frame: dict[str, Any], fields: dict[str, type | tuple[type, ...]]) -> None:
