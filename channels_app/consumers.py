@@ -276,8 +276,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             # Events sent to a group between the change (event `since`) and our joining it
             # were published to nobody here (pub/sub keeps nothing): fetch them from the log.
             result = await database_sync_to_async(gateway.events_for_resume)(
-                viewer=self.viewer, groups=added, after=since, skip=list(self.sent),
-                look_back=False,
+                user=self.user, viewer=self.viewer, groups=added, after=since,
+                skip=list(self.sent), look_back=False,
             )
             self._send_events(result)
 
@@ -347,7 +347,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         # Live events are held while this runs (the frame keeps the connection busy); those the
         # resume covered are dropped by resume_floor / sent afterwards.
         result = await database_sync_to_async(gateway.events_for_resume)(
-            viewer=self.viewer, groups=self.joined, after=after, skip=list(self.sent)
+            user=self.user, viewer=self.viewer, groups=self.joined, after=after,
+            skip=list(self.sent),
         )
         self._send_events(result)
         self.resume_floor = max(self.resume_floor, result.last)

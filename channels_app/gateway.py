@@ -11,6 +11,11 @@ Other apps add client → server frames without touching the consumer:
 - `register_subscription("stats", resolve=…)`: `{"type": "subscribe", "stats": 7}` calls
   `resolve(user, 7)` in a thread; it returns the group to join (after its own `access_*` check)
   or raises `NotFound`.
+- `register_resume_rule("announcement.published", object_id=…, readable=…)`: a resume hands
+  out an event of that type only if `readable(user, ids)` (run in a thread, once per resume for
+  all the ids) contains `object_id(event data)`: the page's read rule, where the audience of
+  the event's groups is wider than who may open the object (a person who joined a unit after
+  a publication is not among its recipients).
 
 Apps register in a module `<app>/ws_actions.py`, imported when the gateway app is ready.
 """
@@ -221,6 +226,28 @@ def get_action(frame_type: str) -> Action | None:
     return _actions.get(frame_type)
 
 
+@dataclass(frozen=True)
+class ResumeRule:
+    #: The id of the object an event names, from its data (None: names none, never handed out).
+    object_id: Callable[[dict[str, Any]], Any]
+    #: (user, ids) → the ids the user may read; runs in a thread, one call per resume.
+    readable: Callable[[Any, set[Any]], Iterable[Any]]
+
+
+_resume_rules: dict[str, ResumeRule] = {}
+
+
+def register_resume_rule(
+    event_type: str,
+    *,
+    readable: Callable[[Any, set[Any]], Iterable[Any]],
+    object_id: Callable[[dict[str, Any]], Any] = lambda data: data.get("id"),
+) -> None:
+    if event_type in _resume_rules:
+        raise ValueError(f"a resume rule for {event_type!r} is already registered")
+    _resume_rules[event_type] = ResumeRule(object_id, readable)
+
+
 #: (event type, observer(event type, event id, user id)): told of every event of that type the
 #: gateway sends to a client. Runs on the event loop: it must only note, never do I/O (receipts
 #: batch these reports into one write a second, announcements.delivery).
@@ -299,8 +326,31 @@ class ResumeResult:
     more: bool
 
 
+def _apply_resume_rules(user: User | None, candidates: list[Any]) -> list[Any]:
+    """The candidates whose type has no resume rule, or whose object `user` may read."""
+    # Keyed by the rule's function: the types of one kind of object share one call.
+    wanted: dict[Callable[..., Iterable[Any]], set[Any]] = {}
+    for event in candidates:
+        rule = _resume_rules.get(event.type)
+        if rule is not None:
+            object_id = rule.object_id(event.data)
+            if object_id is not None:
+                wanted.setdefault(rule.readable, set()).add(object_id)
+    allowed = {
+        readable: set(readable(user, ids)) if user is not None else set()
+        for readable, ids in wanted.items()
+    }
+    kept = []
+    for event in candidates:
+        rule = _resume_rules.get(event.type)
+        if rule is None or rule.object_id(event.data) in allowed.get(rule.readable, ()):
+            kept.append(event)
+    return kept
+
+
 def events_for_resume(
     *,
+    user: User | None,
     viewer: Viewer,
     groups: Iterable[str],
     after: int,
@@ -314,15 +364,15 @@ def events_for_resume(
     event `after` (or not yet pushed): ids become visible in commit order (see
     comms.realtime.emit), but pushes from different processes can overtake each other.
     Ids in `skip` (already sent on this connection) are left out. No query per event: rows are
-    read in batches and filtered in memory.
+    read in batches and filtered in memory, then by the registered resume rules
+    (`register_resume_rule`, one query set per rule).
     """
     from channels_app.models import Event
 
     group_set = frozenset(groups)
     skipped = set(skip)
     columns = ("id", "type", "data", "groups", "audience")
-    found: list[tuple[int, str]] = []
-    kinds: dict[int, str] = {}
+    candidates: list[Any] = []
 
     anchor = Event.objects.filter(id__lte=after).order_by("-id")
     # Without look-back (catching up on a group just joined) only later events count.
@@ -337,26 +387,32 @@ def events_for_resume(
             .order_by("id")
             .only(*columns)[:limit]
         )
-        for event in late:
-            if event.id not in skipped and visible(event, viewer, group_set):
-                found.append((event.id, event_message(event)["text"]))
-                kinds[event.id] = event.type
+        candidates.extend(
+            event for event in late if event.id not in skipped and visible(event, viewer, group_set)
+        )
 
     last = after
+    more = False
     while True:
         batch = list(Event.objects.filter(id__gt=last).order_by("id").only(*columns)[:RESUME_BATCH])
         for event in batch:
             last = event.id
             if event.id not in skipped and visible(event, viewer, group_set):
-                found.append((event.id, event_message(event)["text"]))
-                kinds[event.id] = event.type
-                if len(found) >= limit:
+                candidates.append(event)
+                if len(candidates) >= limit:
                     more = Event.objects.filter(id__gt=last).exists()
-                    return ResumeResult(events=found, kinds=kinds, last=last, more=more)
-        if len(batch) < RESUME_BATCH:
-            if last == after:
-                # A cursor beyond the newest event (the database was restored from a backup):
-                # hand the client the real head, or it would skip the next events.
-                head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-                last = min(after, head)
-            return ResumeResult(events=found, kinds=kinds, last=last, more=False)
+                    break
+        if more or len(batch) < RESUME_BATCH:
+            break
+    if not more and last == after:
+        # A cursor beyond the newest event (the database was restored from a backup): hand
+        # the client the real head, or it would skip the next events.
+        head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        last = min(after, head)
+    found = _apply_resume_rules(user, candidates)
+    return ResumeResult(
+        events=[(event.id, event_message(event)["text"]) for event in found],
+        kinds={event.id: event.type for event in found},
+        last=last,
+        more=more,
+    )
