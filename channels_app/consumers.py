@@ -9,6 +9,9 @@ register in `channels_app.gateway`.
 While the connection is busy (connecting, handling a client frame, recomputing its groups) live
 events are held and taken afterwards, in order: as when each connection read its own layer
 queue one message at a time, a resume and the live events it covers never interleave.
+
+However a connection ends — a close, an exception in a handler, a cancelled task — it leaves
+its groups and its slot in the per-user count (`__call__`).
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import json
 import logging
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Coroutine
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from accounts.services import session_hash
@@ -50,6 +54,8 @@ CLOSE_TOO_BIG = 1009
 CLOSE_TOO_BIG_APP = 4009
 #: The client read too slowly and fell more than dispatch.BACKLOG_LIMIT frames behind.
 CLOSE_TOO_SLOW = 4408
+#: The user already has WS_MAX_PER_USER sockets open on this server process.
+CLOSE_TOO_MANY = 4429
 #: A unit-wide subscription.changed is applied by each connection within this many seconds.
 RECOMPUTE_SPREAD_SECONDS = 3.0
 
@@ -69,6 +75,33 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
+
+
+class SocketCount:
+    """Open sockets per user in this server process (one event loop: no lock needed).
+
+    Per process, not across processes: a user reaches at most WS_MAX_PER_USER sockets on each
+    process behind the balancer. What the cap defends is a process's memory (a client opening
+    thousands of sockets), which a per-process count bounds exactly, with nothing left behind
+    by a killed process (a count in Redis would keep a dead process's sockets).
+    """
+
+    def __init__(self) -> None:
+        self.open: Counter[int] = Counter()
+
+    def take(self, user_id: int) -> bool:
+        if self.open[user_id] >= settings.WS_MAX_PER_USER:
+            return False
+        self.open[user_id] += 1
+        return True
+
+    def release(self, user_id: int) -> None:
+        self.open[user_id] -= 1
+        if self.open[user_id] <= 0:
+            del self.open[user_id]
+
+
+sockets_per_user = SocketCount()
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):
@@ -108,6 +141,12 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if self.token is not None and not self.token.has_scope("read"):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if not sockets_per_user.take(user.pk):
+            # Accepted, then closed: a refused handshake would look like a failed login.
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.counted_user = user.pk
         ensure_relay_loop()
         self.user = user
         session = self.scope.get("session") if self.token is None else None
@@ -157,6 +196,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 task.cancel()
         if getattr(self, "writer", None) is not None:
             self.writer.close()
+        if getattr(self, "counted_user", None) is not None:
+            sockets_per_user.release(self.counted_user)
+            self.counted_user = None
         if getattr(self, "dispatcher", None) is not None:
             dispatcher, self.dispatcher = self.dispatcher, None
             joined, self.joined = self.joined, set()
@@ -279,11 +321,16 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 user=self.user, viewer=self.viewer, groups=added, after=since,
                 skip=list(self.sent), look_back=False,
             )
-            self._send_events(result)
+            if result.resync:
+                self._reply({"type": "resync", "last": result.last})
+            else:
+                self._send_events(result)
 
     # --- Frames from the client -------------------------------------------------------------
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if getattr(self, "writer", None) is None:
+            return  # accepted only to be closed (the per-user cap): nothing to answer
         self.busy += 1
         try:
             await self._receive_frame(message)
@@ -330,7 +377,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._reply({"type": "pong"})
         elif kind == "resume":
             gateway.validate_fields(frame, {"after": int})
-            if frame["after"] < 0:
+            if not 0 <= frame["after"] <= gateway.MAX_EVENT_ID:
                 raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": "after"})
             await self._resume(frame["after"])
         elif kind == "subscribe":
@@ -350,6 +397,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             user=self.user, viewer=self.viewer, groups=self.joined, after=after,
             skip=list(self.sent),
         )
+        if result.resync:
+            # Too far behind to catch up from the log: the client reloads its page, then
+            # continues from `last`.
+            self._reply({"type": "resync", "last": result.last})
+            return
         self._send_events(result)
         self.resume_floor = max(self.resume_floor, result.last)
         frame: dict[str, Any] = {"type": "resumed", "last": result.last}
