@@ -10,8 +10,10 @@ While the connection is busy (connecting, handling a client frame, recomputing i
 events are held and taken afterwards, in order: as when each connection read its own layer
 queue one message at a time, a resume and the live events it covers never interleave.
 
-However a connection ends — a close, an exception in a handler, a cancelled task — it leaves
-its groups and its slot in the per-user count (`__call__`).
+A connection ends with its credentials: `session.ended` for its session or API token, the
+token's expiry (a timer), and a token that is no longer usable when a frame that reads or acts
+arrives all close it with 4401. However it ends — a close, an exception in a handler, a
+cancelled task — it leaves its groups and its slot in the per-user count (`__call__`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.services import session_hash
@@ -44,7 +47,7 @@ from channels_app.gateway import FrameError, error_frame
 from channels_app.relay import ensure_relay_loop
 from comms import heap
 from comms.errors import ServiceError
-from comms.realtime import CONTROL_TYPES, SESSION_ENDED, audience_allows
+from comms.realtime import CONTROL_TYPES, SESSION_ENDED, audience_allows, session_end_applies
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +105,10 @@ class SocketCount:
 
 
 sockets_per_user = SocketCount()
+
+
+class CredentialsEnded(Exception):
+    """The connection's token is no longer usable: close with 4401 instead of answering."""
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):
@@ -169,6 +176,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.held: deque[dict[str, Any]] = deque()
         self.writer: FrameWriter | None = None
         self.closing = False
+        self.expiry: asyncio.TimerHandle | None = None
         self.dispatcher = get_dispatcher()
         state = await database_sync_to_async(gateway.gateway_state_for)(user)
         self.viewer = state.viewer
@@ -183,12 +191,21 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self._reply({"type": "hello", "user": user.pk, "last": state.head})
         self._done()
         heap.connection_ready()
+        if self.token is not None and self.token.expires_at is not None:
+            # Expiry sends no event: the connection closes itself when its token runs out.
+            remaining = (self.token.expires_at - timezone.now()).total_seconds()
+            self.expiry = asyncio.get_running_loop().call_later(
+                max(0.0, remaining), self._end_unauthenticated
+            )
 
     async def disconnect(self, code: int) -> None:
         await self._release()
 
     async def _release(self) -> None:
         """Leave everything this connection holds; safe to run more than once."""
+        if getattr(self, "expiry", None) is not None:
+            self.expiry.cancel()
+            self.expiry = None
         if getattr(self, "pending_recompute", None) is not None:
             self.pending_recompute.cancel()
         for task in list(getattr(self, "tasks", ())):
@@ -221,11 +238,18 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         task.add_done_callback(self.tasks.discard)
 
     def _fell_behind(self) -> None:
+        self._close_soon(CLOSE_TOO_SLOW)
+
+    def _end_unauthenticated(self) -> None:
+        self._close_soon(CLOSE_UNAUTHENTICATED)
+
+    def _close_soon(self, code: int) -> None:
+        """Send nothing more and close with `code` (from code that must not await)."""
         if self.writer is not None:
             self.writer.close()
         if not self.closing:
             self.closing = True
-            self._spawn(self.close(code=CLOSE_TOO_SLOW))
+            self._spawn(self.close(code=code))
 
     # --- Events from the dispatcher ---------------------------------------------------------
 
@@ -277,10 +301,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     async def _session_ended(self, message: dict[str, Any]) -> None:
         if not audience_allows(message["audience"], self.viewer):
             return
-        ended = message["data"].get("session")
-        if ended is None or ended == self.session_hash:
-            self.writer.close()
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        token_id = self.token.pk if self.token is not None else None
+        if session_end_applies(message["data"], session=self.session_hash, token=token_id):
+            self._end_unauthenticated()
 
     async def _resubscribe(self, message: dict[str, Any]) -> None:
         if not audience_allows(message["audience"], self.viewer):
@@ -338,6 +361,10 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._done()
 
     async def _receive_frame(self, message: dict[str, Any]) -> None:
+        if self.closing:
+            # Closing for a reason (credentials ended, too slow): frames that were already on
+            # their way must not act in the moment before the close completes.
+            return
         text = message.get("text")
         raw_size = len(text) if text is not None else len(message.get("bytes") or b"")
         # A str of n characters has at most 4n UTF-8 bytes: encode only when it matters.
@@ -360,6 +387,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._reply(error_frame(exc.code, exc.message))
         except ServiceError as exc:
             self._reply(error_frame(exc.code, str(exc.message)))
+        except CredentialsEnded:
+            self._end_unauthenticated()
 
     async def _close_too_big(self) -> None:
         # The server itself closes with 1009 first when started with the 64 KiB limit
@@ -371,11 +400,24 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         except Exception:
             await self.close(code=CLOSE_TOO_BIG_APP)
 
+    async def _require_usable_token(self) -> None:
+        """Before a frame that reads or acts: a revoked or expired token gets no answer."""
+        if self.token is None:
+            return
+        expires_at = self.token.expires_at
+        if expires_at is not None and expires_at <= timezone.now():
+            raise CredentialsEnded
+        if not await database_sync_to_async(gateway.token_still_usable)(self.token.pk):
+            raise CredentialsEnded
+
     async def _handle_frame(self, frame: dict[str, Any]) -> None:
         kind = frame["type"]
         if kind == "ping":
             self._reply({"type": "pong"})
-        elif kind == "resume":
+            return
+        if kind != "unsubscribe":
+            await self._require_usable_token()
+        if kind == "resume":
             gateway.validate_fields(frame, {"after": int})
             if not 0 <= frame["after"] <= gateway.MAX_EVENT_ID:
                 raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": "after"})

@@ -459,3 +459,15 @@ def events_for_resume(
         more=more,
     )
 
+
+def token_still_usable(token_id: int) -> bool:
+    """Is this API token still usable (not revoked, not expired, its user active)?
+
+    A bearer-token connection asks before every frame that reads or acts: revocation also
+    closes its sockets through `session.ended`, but a socket must not act in the moment before
+    that event arrives (or while Redis is down and the relay cannot push it).
+    """
+    from accounts.models import ApiToken
+
+    token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
+    return token is not None and token.is_usable() and token.user.is_active
