@@ -16,23 +16,11 @@ from websockets.exceptions import ConnectionClosed
 from channels_app import gateway, relay
 from channels_app.models import Event
 from comms.realtime import Viewer
-from tests.realtime.helpers import RtClient, emit_committed, open_ws
+from tests.realtime.helpers import RtClient, emit_committed, log_of, open_ws
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SMG = Viewer(user_id=1, memberships=(("33.74.DISKOMINFO", "member"),))
-
-
-def log_of(count: int, **fields) -> list[int]:
-    """`count` events to the whole province, written at once, pushed long ago (so that a
-    resume's look-back for late pushes leaves them out)."""
-    pushed = timezone.now() - timedelta(hours=1)
-    rows = Event.objects.bulk_create(
-        Event(type="notice.posted", data={"n": n}, groups=["unit.33"], pushed_at=pushed,
-              **fields)
-        for n in range(count)
-    )
-    return [row.id for row in rows]
 
 
 def resume(client: RtClient, after: int) -> dict:
