@@ -9,6 +9,9 @@
   `access_receipt_stats` (404 → error frame `not_found`): `receipt.summary` events follow.
 - delivery: every `announcement.published`/`announcement.corrected` event the gateway sends to a
   client is reported to announcements.delivery, which marks the receipts delivered in batches.
+- resume: an `announcement.*` event is handed out only to those who may read the announcement
+  (`readable_announcement_ids`, the page's rule): the event's unit audience also covers people
+  who joined a unit after the publication and are not among its recipients.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from announcements import ack_batch, delivery
-from announcements.permissions import access_receipt_stats
+from announcements.permissions import access_receipt_stats, readable_announcement_ids
 from announcements.receipts import (
     DELIVERY_EVENT_TYPES,
     AckRequest,
@@ -28,6 +31,7 @@ from channels_app.gateway import (
     ActionContext,
     register_action,
     register_delivery_observer,
+    register_resume_rule,
     register_subscription,
 )
 
@@ -54,3 +58,5 @@ register_action("ack", fields={"announcement": int, "version": int}, handler=ack
 register_subscription("stats", resolve=stats_subscription)
 for _event_type in DELIVERY_EVENT_TYPES:
     register_delivery_observer(_event_type, delivery.observe)
+for _event_type in ("announcement.published", "announcement.corrected", "announcement.withdrawn"):
+    register_resume_rule(_event_type, readable=readable_announcement_ids)

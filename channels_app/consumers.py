@@ -9,6 +9,11 @@ register in `channels_app.gateway`.
 While the connection is busy (connecting, handling a client frame, recomputing its groups) live
 events are held and taken afterwards, in order: as when each connection read its own layer
 queue one message at a time, a resume and the live events it covers never interleave.
+
+A connection ends with its credentials: `session.ended` for its session or API token, the
+token's expiry (a timer), and a token that is no longer usable when a frame that reads or acts
+arrives all close it with 4401. However it ends — a close, an exception in a handler, a
+cancelled task — it leaves its groups and its slot in the per-user count (`__call__`).
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ import json
 import logging
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Coroutine
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.services import session_hash
@@ -40,8 +47,7 @@ from channels_app.gateway import FrameError, error_frame
 from channels_app.relay import ensure_relay_loop
 from comms import heap
 from comms.errors import ServiceError
-from comms.input_guard import json_has_nul, nul_message
-from comms.realtime import CONTROL_TYPES, SESSION_ENDED, audience_allows
+from comms.realtime import CONTROL_TYPES, SESSION_ENDED, audience_allows, session_end_applies
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,8 @@ CLOSE_TOO_BIG = 1009
 CLOSE_TOO_BIG_APP = 4009
 #: The client read too slowly and fell more than dispatch.BACKLOG_LIMIT frames behind.
 CLOSE_TOO_SLOW = 4408
+#: The user already has WS_MAX_PER_USER sockets open on this server process.
+CLOSE_TOO_MANY = 4429
 #: A unit-wide subscription.changed is applied by each connection within this many seconds.
 RECOMPUTE_SPREAD_SECONDS = 3.0
 
@@ -72,10 +80,51 @@ class TokenBucket:
         return True
 
 
+class SocketCount:
+    """Open sockets per user in this server process (one event loop: no lock needed).
+
+    Per process, not across processes: a user reaches at most WS_MAX_PER_USER sockets on each
+    process behind the balancer. What the cap defends is a process's memory (a client opening
+    thousands of sockets), which a per-process count bounds exactly, with nothing left behind
+    by a killed process (a count in Redis would keep a dead process's sockets).
+    """
+
+    def __init__(self) -> None:
+        self.open: Counter[int] = Counter()
+
+    def take(self, user_id: int) -> bool:
+        if self.open[user_id] >= settings.WS_MAX_PER_USER:
+            return False
+        self.open[user_id] += 1
+        return True
+
+    def release(self, user_id: int) -> None:
+        self.open[user_id] -= 1
+        if self.open[user_id] <= 0:
+            del self.open[user_id]
+
+
+sockets_per_user = SocketCount()
+
+
+class CredentialsEnded(Exception):
+    """The connection's token is no longer usable: close with 4401 instead of answering."""
+
+
 class GatewayConsumer(AsyncWebsocketConsumer):
     # No layer channel per connection: the process's dispatcher holds the only one (a name no
     # CHANNEL_LAYERS entry has makes Channels' get_channel_layer() answer None).
     channel_layer_alias = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        # Channels calls disconnect() only on a websocket.disconnect message: a handler that
+        # raises (the consumer then ends with 1011) or a task cancelled by the server skips
+        # it. Whatever ends the connection, it must leave its groups, or the process stays
+        # subscribed to them and keeps the connection in memory for good.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels 4.3 runs close_old_connections() in a worker thread before *every* message;
@@ -99,6 +148,12 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if self.token is not None and not self.token.has_scope("read"):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if not sockets_per_user.take(user.pk):
+            # Accepted, then closed: a refused handshake would look like a failed login.
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.counted_user = user.pk
         ensure_relay_loop()
         self.user = user
         session = self.scope.get("session") if self.token is None else None
@@ -121,6 +176,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.held: deque[dict[str, Any]] = deque()
         self.writer: FrameWriter | None = None
         self.closing = False
+        self.expiry: asyncio.TimerHandle | None = None
         self.dispatcher = get_dispatcher()
         state = await database_sync_to_async(gateway.gateway_state_for)(user)
         self.viewer = state.viewer
@@ -135,17 +191,35 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self._reply({"type": "hello", "user": user.pk, "last": state.head})
         self._done()
         heap.connection_ready()
+        if self.token is not None and self.token.expires_at is not None:
+            # Expiry sends no event: the connection closes itself when its token runs out.
+            remaining = (self.token.expires_at - timezone.now()).total_seconds()
+            self.expiry = asyncio.get_running_loop().call_later(
+                max(0.0, remaining), self._end_unauthenticated
+            )
 
     async def disconnect(self, code: int) -> None:
+        await self._release()
+
+    async def _release(self) -> None:
+        """Leave everything this connection holds; safe to run more than once."""
+        if getattr(self, "expiry", None) is not None:
+            self.expiry.cancel()
+            self.expiry = None
         if getattr(self, "pending_recompute", None) is not None:
             self.pending_recompute.cancel()
-        for task in getattr(self, "tasks", ()):
-            task.cancel()
+        for task in list(getattr(self, "tasks", ())):
+            if task is not asyncio.current_task():
+                task.cancel()
         if getattr(self, "writer", None) is not None:
             self.writer.close()
-        if hasattr(self, "dispatcher"):
+        if getattr(self, "counted_user", None) is not None:
+            sockets_per_user.release(self.counted_user)
+            self.counted_user = None
+        if getattr(self, "dispatcher", None) is not None:
+            dispatcher, self.dispatcher = self.dispatcher, None
             joined, self.joined = self.joined, set()
-            await self.dispatcher.leave(self, joined)
+            await dispatcher.leave(self, joined)
             heap.connection_closed()
 
     async def _sync_groups(self) -> None:
@@ -164,11 +238,18 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         task.add_done_callback(self.tasks.discard)
 
     def _fell_behind(self) -> None:
+        self._close_soon(CLOSE_TOO_SLOW)
+
+    def _end_unauthenticated(self) -> None:
+        self._close_soon(CLOSE_UNAUTHENTICATED)
+
+    def _close_soon(self, code: int) -> None:
+        """Send nothing more and close with `code` (from code that must not await)."""
         if self.writer is not None:
             self.writer.close()
         if not self.closing:
             self.closing = True
-            self._spawn(self.close(code=CLOSE_TOO_SLOW))
+            self._spawn(self.close(code=code))
 
     # --- Events from the dispatcher ---------------------------------------------------------
 
@@ -220,10 +301,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     async def _session_ended(self, message: dict[str, Any]) -> None:
         if not audience_allows(message["audience"], self.viewer):
             return
-        ended = message["data"].get("session")
-        if ended is None or ended == self.session_hash:
-            self.writer.close()
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        token_id = self.token.pk if self.token is not None else None
+        if session_end_applies(message["data"], session=self.session_hash, token=token_id):
+            self._end_unauthenticated()
 
     async def _resubscribe(self, message: dict[str, Any]) -> None:
         if not audience_allows(message["audience"], self.viewer):
@@ -247,7 +327,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._done()
 
     async def _recompute_groups(self, since: int) -> None:
+        if self.dispatcher is None:
+            return  # closed meanwhile
         state = await database_sync_to_async(gateway.gateway_state_for)(self.user)
+        if self.dispatcher is None:
+            return
         self.viewer = state.viewer
         self.base_groups = set(state.groups)
         before = set(self.joined)
@@ -257,14 +341,19 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             # Events sent to a group between the change (event `since`) and our joining it
             # were published to nobody here (pub/sub keeps nothing): fetch them from the log.
             result = await database_sync_to_async(gateway.events_for_resume)(
-                viewer=self.viewer, groups=added, after=since, skip=list(self.sent),
-                look_back=False,
+                user=self.user, viewer=self.viewer, groups=added, after=since,
+                skip=list(self.sent), look_back=False,
             )
-            self._send_events(result)
+            if result.resync:
+                self._reply({"type": "resync", "last": result.last})
+            else:
+                self._send_events(result)
 
     # --- Frames from the client -------------------------------------------------------------
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if getattr(self, "writer", None) is None:
+            return  # accepted only to be closed (the per-user cap): nothing to answer
         self.busy += 1
         try:
             await self._receive_frame(message)
@@ -272,6 +361,10 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._done()
 
     async def _receive_frame(self, message: dict[str, Any]) -> None:
+        if self.closing:
+            # Closing for a reason (credentials ended, too slow): frames that were already on
+            # their way must not act in the moment before the close completes.
+            return
         text = message.get("text")
         raw_size = len(text) if text is not None else len(message.get("bytes") or b"")
         # A str of n characters has at most 4n UTF-8 bytes: encode only when it matters.
@@ -289,11 +382,13 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 raise FrameError("binary_frame", _("Hanya bingkai teks JSON yang diterima."))
             if raw_size > gateway.SOFT_FRAME_BYTES:
                 raise FrameError("too_large", _("Bingkai terlalu besar."))
-            await self._handle_frame(self._parse(text))
+            await self._handle_frame(gateway.parse_frame(text))
         except FrameError as exc:
             self._reply(error_frame(exc.code, exc.message))
         except ServiceError as exc:
             self._reply(error_frame(exc.code, str(exc.message)))
+        except CredentialsEnded:
+            self._end_unauthenticated()
 
     async def _close_too_big(self) -> None:
         # The server itself closes with 1009 first when started with the 64 KiB limit
@@ -305,29 +400,26 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         except Exception:
             await self.close(code=CLOSE_TOO_BIG_APP)
 
-    @staticmethod
-    def _parse(text: str) -> dict[str, Any]:
-        try:
-            frame = json.loads(text)
-        except ValueError:
-            raise FrameError("invalid_json", _("Bingkai bukan JSON.")) from None
-        if json_has_nul(text, frame):  # PostgreSQL text cannot hold it (comms.input_guard)
-            raise FrameError("invalid_characters", nul_message())
-        if not isinstance(frame, dict):
-            raise FrameError("invalid_frame", _("Bingkai harus berupa objek JSON."))
-        if "type" not in frame:
-            raise FrameError("missing_field", _("Kolom %(name)s wajib ada.") % {"name": "type"})
-        if not isinstance(frame["type"], str):
-            raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": "type"})
-        return frame
+    async def _require_usable_token(self) -> None:
+        """Before a frame that reads or acts: a revoked or expired token gets no answer."""
+        if self.token is None:
+            return
+        expires_at = self.token.expires_at
+        if expires_at is not None and expires_at <= timezone.now():
+            raise CredentialsEnded
+        if not await database_sync_to_async(gateway.token_still_usable)(self.token.pk):
+            raise CredentialsEnded
 
     async def _handle_frame(self, frame: dict[str, Any]) -> None:
         kind = frame["type"]
         if kind == "ping":
             self._reply({"type": "pong"})
-        elif kind == "resume":
+            return
+        if kind != "unsubscribe":
+            await self._require_usable_token()
+        if kind == "resume":
             gateway.validate_fields(frame, {"after": int})
-            if frame["after"] < 0:
+            if not 0 <= frame["after"] <= gateway.MAX_EVENT_ID:
                 raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": "after"})
             await self._resume(frame["after"])
         elif kind == "subscribe":
@@ -344,8 +436,14 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         # Live events are held while this runs (the frame keeps the connection busy); those the
         # resume covered are dropped by resume_floor / sent afterwards.
         result = await database_sync_to_async(gateway.events_for_resume)(
-            viewer=self.viewer, groups=self.joined, after=after, skip=list(self.sent)
+            user=self.user, viewer=self.viewer, groups=self.joined, after=after,
+            skip=list(self.sent),
         )
+        if result.resync:
+            # Too far behind to catch up from the log: the client reloads its page, then
+            # continues from `last`.
+            self._reply({"type": "resync", "last": result.last})
+            return
         self._send_events(result)
         self.resume_floor = max(self.resume_floor, result.last)
         frame: dict[str, Any] = {"type": "resumed", "last": result.last}

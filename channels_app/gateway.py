@@ -11,19 +11,28 @@ Other apps add client → server frames without touching the consumer:
 - `register_subscription("stats", resolve=…)`: `{"type": "subscribe", "stats": 7}` calls
   `resolve(user, 7)` in a thread; it returns the group to join (after its own `access_*` check)
   or raises `NotFound`.
+- `register_resume_rule("announcement.published", object_id=…, readable=…)`: a resume hands
+  out an event of that type only if `readable(user, ids)` (run in a thread, once per resume for
+  all the ids) contains `object_id(event data)`: the page's read rule, where the audience of
+  the event's groups is wider than who may open the object (a person who joined a unit after
+  a publication is not among its recipients).
 
 Apps register in a module `<app>/ws_actions.py`, imported when the gateway app is ready.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from comms.realtime import CONTROL_TYPES, Viewer, audience_allows, event_message
@@ -48,6 +57,17 @@ RESUME_BATCH = 500
 PUSH_SKEW = timedelta(seconds=1)
 #: Extra groups (e.g. announcement statistics) one connection may subscribe to.
 MAX_SUBSCRIPTIONS = 20
+#: Nesting of arrays and objects in a client frame (the protocol's frames have 1 or 2).
+#: Checked before parsing: json.loads recurses once per level, and ~1,000 levels (2 KB) raised
+#: RecursionError, which killed the connection.
+MAX_FRAME_DEPTH = 16
+#: A resume further behind the newest event than this answers `resync`: the client reloads
+#: instead of the server scanning the log from far back (3.3-3.8 s a frame at 100k events).
+RESUME_MAX_EVENTS: int = settings.WS_RESUME_MAX_EVENTS
+#: The relay deletes events older than this (channels_app.relay.prune_events).
+EVENT_RETENTION = timedelta(hours=settings.EVENT_RETENTION_HOURS)
+#: Largest cursor a client may send (the id column is a bigint).
+MAX_EVENT_ID = 2**63 - 1
 
 
 class FrameError(Exception):
@@ -68,6 +88,80 @@ def _type_ok(value: Any, expected: type | tuple[type, ...]) -> bool:
     if isinstance(value, bool) and bool not in kinds:
         return False  # JSON true is not a number here
     return isinstance(value, kinds)
+
+
+# Characters of JSON that open or close a level, start or end a string, or escape.
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+# NUL (PostgreSQL refuses it in text) and lone surrogates (not text at all: they cannot be
+# encoded to store or to send).
+_BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+
+
+def frame_too_deep(text: str, limit: int = MAX_FRAME_DEPTH) -> bool:
+    """More than `limit` levels of arrays/objects, brackets inside strings not counted.
+
+    One linear pass over the structural characters (no backtracking regular expression: a
+    frame is anonymous-sized input, up to SOFT_FRAME_BYTES).
+    """
+    depth = 0
+    in_string = False
+    escaped = -1
+    for match in _JSON_STRUCTURE.finditer(text):
+        position = match.start()
+        if position == escaped:
+            continue
+        char = match.group()
+        if in_string:
+            if char == "\\":
+                escaped = position + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _has_bad_characters(value: Any) -> bool:
+    """A NUL or a lone surrogate in any string (key or value) of a parsed frame."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _BAD_CHARACTERS.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def parse_frame(text: str) -> dict[str, Any]:
+    """A client's text frame as a JSON object with a string `type`, or a FrameError."""
+    if "\x00" in text:
+        raise FrameError("invalid_characters", _("Bingkai memuat karakter yang tidak sah."))
+    if frame_too_deep(text):
+        raise FrameError("too_deep", _("Bingkai terlalu bersarang."))
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        raise FrameError("invalid_json", _("Bingkai bukan JSON.")) from None
+    if _has_bad_characters(frame):
+        raise FrameError("invalid_characters", _("Bingkai memuat karakter yang tidak sah."))
+    if not isinstance(frame, dict):
+        raise FrameError("invalid_frame", _("Bingkai harus berupa objek JSON."))
+    if "type" not in frame:
+        raise FrameError("missing_field", _("Kolom %(name)s wajib ada.") % {"name": "type"})
+    if not isinstance(frame["type"], str):
+        raise FrameError("wrong_type", _("Kolom %(name)s salah jenis.") % {"name": "type"})
+    return frame
 
 
 def validate_fields(frame: dict[str, Any], fields: dict[str, type | tuple[type, ...]]) -> None:
@@ -139,6 +233,28 @@ def register_subscription(
 
 def get_action(frame_type: str) -> Action | None:
     return _actions.get(frame_type)
+
+
+@dataclass(frozen=True)
+class ResumeRule:
+    #: The id of the object an event names, from its data (None: names none, never handed out).
+    object_id: Callable[[dict[str, Any]], Any]
+    #: (user, ids) → the ids the user may read; runs in a thread, one call per resume.
+    readable: Callable[[Any, set[Any]], Iterable[Any]]
+
+
+_resume_rules: dict[str, ResumeRule] = {}
+
+
+def register_resume_rule(
+    event_type: str,
+    *,
+    readable: Callable[[Any, set[Any]], Iterable[Any]],
+    object_id: Callable[[dict[str, Any]], Any] = lambda data: data.get("id"),
+) -> None:
+    if event_type in _resume_rules:
+        raise ValueError(f"a resume rule for {event_type!r} is already registered")
+    _resume_rules[event_type] = ResumeRule(object_id, readable)
 
 
 #: (event type, observer(event type, event id, user id)): told of every event of that type the
@@ -217,10 +333,52 @@ class ResumeResult:
     #: The cursor the client keeps: the last id examined (visible to the client or not).
     last: int
     more: bool
+    #: The cursor is too far behind (or older than the retained log): the client must reload,
+    #: and continue from `last`; `events` is empty.
+    resync: bool = False
+
+
+def _cursor_predates_log(after: int) -> bool:
+    """Were events after `after` perhaps pruned? (channels_app.relay.prune_events)
+
+    Pruning always keeps the newest of the rows it found older than the retention window, so
+    once anything was pruned the oldest row left is older than the window. A log whose oldest
+    row is younger than the window was never pruned; a cursor below an old oldest row may
+    have missed what was deleted.
+    """
+    from channels_app.models import Event
+
+    oldest = Event.objects.order_by("id").only("id", "created_at").first()
+    if oldest is None or after + 1 >= oldest.id:
+        return False
+    return oldest.created_at < timezone.now() - EVENT_RETENTION
+
+
+def _apply_resume_rules(user: User | None, candidates: list[Any]) -> list[Any]:
+    """The candidates whose type has no resume rule, or whose object `user` may read."""
+    # Keyed by the rule's function: the types of one kind of object share one call.
+    wanted: dict[Callable[..., Iterable[Any]], set[Any]] = {}
+    for event in candidates:
+        rule = _resume_rules.get(event.type)
+        if rule is not None:
+            object_id = rule.object_id(event.data)
+            if object_id is not None:
+                wanted.setdefault(rule.readable, set()).add(object_id)
+    allowed = {
+        readable: set(readable(user, ids)) if user is not None else set()
+        for readable, ids in wanted.items()
+    }
+    kept = []
+    for event in candidates:
+        rule = _resume_rules.get(event.type)
+        if rule is None or rule.object_id(event.data) in allowed.get(rule.readable, ()):
+            kept.append(event)
+    return kept
 
 
 def events_for_resume(
     *,
+    user: User | None,
     viewer: Viewer,
     groups: Iterable[str],
     after: int,
@@ -234,49 +392,82 @@ def events_for_resume(
     event `after` (or not yet pushed): ids become visible in commit order (see
     comms.realtime.emit), but pushes from different processes can overtake each other.
     Ids in `skip` (already sent on this connection) are left out. No query per event: rows are
-    read in batches and filtered in memory.
+    read in batches and filtered in memory (on PostgreSQL, rows of none of the connection's
+    groups are left out by the query already), then by the registered resume rules
+    (`register_resume_rule`, one query set per rule). At most RESUME_MAX_EVENTS rows are
+    examined: a cursor further back, or from before the retained log, gets `resync`.
     """
     from channels_app.models import Event
 
     group_set = frozenset(groups)
     skipped = set(skip)
     columns = ("id", "type", "data", "groups", "audience")
-    found: list[tuple[int, str]] = []
-    kinds: dict[int, str] = {}
+    head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    if head - after > RESUME_MAX_EVENTS:
+        return ResumeResult(events=[], kinds={}, last=head, more=False, resync=True)
 
-    anchor = Event.objects.filter(id__lte=after).order_by("-id")
-    # Without look-back (catching up on a group just joined) only later events count.
-    anchor_event = (
-        anchor.only("claimed_at", "created_at").first() if after > 0 and look_back else None
-    )
-    if anchor_event is not None:
-        since = (anchor_event.claimed_at or anchor_event.created_at) - PUSH_SKEW
-        late = (
-            Event.objects.filter(id__lt=after)
-            .filter(Q(pushed_at=None) | Q(pushed_at__gte=since))
-            .order_by("id")
-            .only(*columns)[:limit]
+    def rows(queryset):
+        if connection.vendor == "postgresql" and group_set:
+            # jsonb `?|`: the array holds one of these strings (the same test as visible()).
+            queryset = queryset.filter(groups__has_any_keys=sorted(group_set))
+        return queryset.order_by("id").only(*columns)
+
+    candidates: list[Any] = []
+    anchor = None
+    if after > 0:
+        anchor = (
+            Event.objects.filter(id__lte=after).order_by("-id").only("claimed_at", "created_at")
+            .first()
         )
-        for event in late:
-            if event.id not in skipped and visible(event, viewer, group_set):
-                found.append((event.id, event_message(event)["text"]))
-                kinds[event.id] = event.type
+    if anchor is None and _cursor_predates_log(after):
+        return ResumeResult(events=[], kinds={}, last=head, more=False, resync=True)
+    # Without look-back (catching up on a group just joined) only later events count.
+    if anchor is not None and look_back:
+        since = (anchor.claimed_at or anchor.created_at) - PUSH_SKEW
+        late = rows(
+            Event.objects.filter(id__lt=after, id__gte=after - RESUME_MAX_EVENTS)
+            .filter(Q(pushed_at=None) | Q(pushed_at__gte=since))
+        )[:limit]
+        candidates.extend(
+            event for event in late if event.id not in skipped and visible(event, viewer, group_set)
+        )
 
     last = after
-    while True:
-        batch = list(Event.objects.filter(id__gt=last).order_by("id").only(*columns)[:RESUME_BATCH])
+    full = len(candidates) >= limit
+    while not full:
+        batch = list(rows(Event.objects.filter(id__gt=last, id__lte=head))[:RESUME_BATCH])
         for event in batch:
             last = event.id
             if event.id not in skipped and visible(event, viewer, group_set):
-                found.append((event.id, event_message(event)["text"]))
-                kinds[event.id] = event.type
-                if len(found) >= limit:
-                    more = Event.objects.filter(id__gt=last).exists()
-                    return ResumeResult(events=found, kinds=kinds, last=last, more=more)
+                candidates.append(event)
+                if len(candidates) >= limit:
+                    full = True
+                    break
         if len(batch) < RESUME_BATCH:
-            if last == after:
-                # A cursor beyond the newest event (the database was restored from a backup):
-                # hand the client the real head, or it would skip the next events.
-                head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-                last = min(after, head)
-            return ResumeResult(events=found, kinds=kinds, last=last, more=False)
+            break
+    more = full and last < head
+    if not more:
+        # Everything up to the head was examined (rows of other groups were not even read); a
+        # cursor beyond the head (the database was restored from a backup) gets the real head,
+        # or the client would skip the next events.
+        last = head
+    found = _apply_resume_rules(user, candidates)
+    return ResumeResult(
+        events=[(event.id, event_message(event)["text"]) for event in found],
+        kinds={event.id: event.type for event in found},
+        last=last,
+        more=more,
+    )
+
+
+def token_still_usable(token_id: int) -> bool:
+    """Is this API token still usable (not revoked, not expired, its user active)?
+
+    A bearer-token connection asks before every frame that reads or acts: revocation also
+    closes its sockets through `session.ended`, but a socket must not act in the moment before
+    that event arrives (or while Redis is down and the relay cannot push it).
+    """
+    from accounts.models import ApiToken
+
+    token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
+    return token is not None and token.is_usable() and token.user.is_active

@@ -6,6 +6,10 @@ worker (`manage.py db_worker`), scheduled whenever an after-commit push fails; a
 every server process (started at ASGI lifespan startup, or with the first WebSocket connection
 under daphne, which has no lifespan). Pushers claim each event (`comms.realtime.claim_event`), so
 any number of relays can run side by side without pushing an event twice.
+
+The in-process loop also prunes the event log (`prune_events`): events older than
+EVENT_RETENTION_HOURS are deleted, so that the log a resume reads stays bounded; a cursor from
+before what is left gets `resync` (channels_app.gateway.events_for_resume).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import timedelta
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from channels_app.gateway import EVENT_RETENTION
 from comms.realtime import claim_event, push_claimed
 
 logger = logging.getLogger(__name__)
@@ -27,6 +32,11 @@ RELAY_DELAY = timedelta(seconds=3)
 #: How often the in-process loop looks for unpushed events, in seconds.
 RELAY_INTERVAL = 2.0
 RELAY_BATCH = 200
+#: How often each process's relay loop prunes the event log, in seconds (idempotent: several
+#: processes pruning at once delete the same rows once).
+PRUNE_INTERVAL = 600.0
+#: Rows one DELETE removes: short statements, no long lock on the table.
+PRUNE_BATCH = 5000
 
 
 def relay_pending(*, older_than: timedelta = RELAY_DELAY, limit: int = RELAY_BATCH) -> int:
@@ -53,6 +63,38 @@ def relay_pending(*, older_than: timedelta = RELAY_DELAY, limit: int = RELAY_BAT
     if pushed:
         logger.info("relay: pushed %s event(s)", pushed)
     return pushed
+
+
+def prune_events(*, batch: int = PRUNE_BATCH) -> int:
+    """Delete the events older than the retention window; returns how many.
+
+    The newest of those old events is kept: once anything was pruned, the oldest row left is
+    older than the window, which is how a resume knows that a cursor below it may have missed
+    deleted events (channels_app.gateway._cursor_predates_log) without any state of its own.
+    """
+    from channels_app.models import Event
+
+    cutoff = timezone.now() - EVENT_RETENTION
+    boundary = (
+        Event.objects.filter(created_at__lt=cutoff).order_by("-id").values_list("id", flat=True)
+        .first()
+    )
+    if boundary is None:
+        return 0
+    deleted = 0
+    while True:
+        edge = list(
+            Event.objects.filter(id__lt=boundary).order_by("id")
+            .values_list("id", flat=True)[batch : batch + 1]
+        )
+        upper = edge[0] if edge else boundary
+        count, _ = Event.objects.filter(id__lt=upper).delete()
+        deleted += count
+        if upper == boundary:
+            break
+    if deleted:
+        logger.info("relay: pruned %s event(s) older than %s", deleted, EVENT_RETENTION)
+    return deleted
 
 
 def unpushed_count() -> int:
@@ -84,12 +126,19 @@ _loop_task: asyncio.Task | None = None
 
 
 async def _relay_loop() -> None:
+    prune_due = time.monotonic()  # the first pass prunes: a process may not live long
     while True:
         await asyncio.sleep(RELAY_INTERVAL)
         try:
             await database_sync_to_async(relay_pending)()
         except Exception:
             logger.warning("relay loop: run failed", exc_info=True)
+        if time.monotonic() >= prune_due:
+            prune_due = time.monotonic() + PRUNE_INTERVAL
+            try:
+                await database_sync_to_async(prune_events)()
+            except Exception:
+                logger.warning("relay loop: pruning the event log failed", exc_info=True)
 
 
 def ensure_relay_loop() -> None:

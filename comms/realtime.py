@@ -12,7 +12,9 @@ Audience format (stored on the event, checked in memory by the consumer and on r
   holding one of those roles there.
 
 Control events (`CONTROL_TYPES`) steer the gateway (re-subscribe, forced close); they are stored
-and pushed like the others but never forwarded to clients. See docs/realtime.md.
+and pushed like the others but never forwarded to clients. See docs/realtime.md. Services that
+end credentials (a password change or reset, a revoked API token) call
+`emit_credentials_revoked()`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -108,6 +110,45 @@ def emit(
         event = Event.objects.create(type=type, data=data, groups=groups, audience=audience)
     transaction.on_commit(lambda: _push_now_or_later(event))
     return event
+
+
+def emit_credentials_revoked(
+    *, user_id: int, session_hashes: Iterable[str] = (), token_ids: Iterable[int] = ()
+) -> list:
+    """Close the user's WebSockets opened with these sessions or API tokens (close code 4401).
+
+    One `session.ended` event per session, `{"session": <hash>, "token": null}`, and per token,
+    `{"session": null, "token": <id>}`, recorded in the caller's transaction and pushed after
+    its commit. Call it from the service that ends the credentials: a password change or reset
+    (the hashes of the user's *other* sessions, `accounts.services.session_hash(key)`), a
+    revoked API token (its id). Empty iterables emit nothing: a `session.ended` naming neither
+    a session nor a token closes *every* socket of the user (logout everywhere, deactivation),
+    which is `accounts.services.session_ended(session_key=None)`.
+    """
+    targets: list[dict[str, Any]] = []
+    for session in session_hashes:
+        if not isinstance(session, str) or not session:
+            raise ValueError(f"invalid session hash: {session!r}")
+        targets.append({"session": session, "token": None})
+    for token in token_ids:
+        if isinstance(token, bool) or not isinstance(token, int):
+            raise ValueError(f"invalid token id: {token!r}")
+        targets.append({"session": None, "token": token})
+    return [
+        emit(type=SESSION_ENDED, data=data, groups=[f"user.{user_id}"],
+             audience={"users": [user_id]})
+        for data in targets
+    ]
+
+
+def session_end_applies(data: dict[str, Any], *, session: str | None, token: int | None) -> bool:
+    """Does a `session.ended` event end a socket of this session hash / API token id?"""
+    ended_session, ended_token = data.get("session"), data.get("token")
+    if ended_session is None and ended_token is None:
+        return True
+    if ended_session is not None and ended_session == session:
+        return True
+    return ended_token is not None and ended_token == token
 
 
 #: Events committed inside a `pushes_after()` block, waiting for its end.

@@ -340,6 +340,12 @@ CONTENT_SECURITY_POLICY = {
 # --- Limits -----------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 WS_MAX_FRAME_BYTES = 64 * 1024
+# The WebSocket gateway's bounds (docs/realtime.md): open sockets per user and server process;
+# a resume further behind the newest event than WS_RESUME_MAX_EVENTS, or from before the
+# retained log, answers `resync`; the relay prunes events older than EVENT_RETENTION_HOURS.
+WS_MAX_PER_USER = env_int("WS_MAX_PER_USER", 20, minimum=1)
+WS_RESUME_MAX_EVENTS = env_int("WS_RESUME_MAX_EVENTS", 10_000, minimum=10)
+EVENT_RETENTION_HOURS = env_int("EVENT_RETENTION_HOURS", 72, minimum=1)
 SIGNING_KEY_PASSPHRASE = env_str("SIGNING_KEY_PASSPHRASE")
 
 LOGGING = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 
@@ -38,11 +39,25 @@ def _check_channel_layer() -> str | None:
 
     async def round_trip() -> None:
         channel = await layer.new_channel()
-        token = uuid.uuid4().hex
-        await layer.send(channel, {"type": "health.ping", "token": token})
-        message = await layer.receive(channel)
-        if message.get("token") != token:
-            raise RuntimeError("channel layer returned a different message")
+        try:
+            token = uuid.uuid4().hex
+            await layer.send(channel, {"type": "health.ping", "token": token})
+            message = await layer.receive(channel)
+            if message.get("token") != token:
+                raise RuntimeError("channel layer returned a different message")
+        finally:
+            await _forget_channel(channel)
+
+    async def _forget_channel(channel: str) -> None:
+        # The pub/sub layer subscribes in Redis for every new channel and unsubscribes only
+        # when a receive() on it is cancelled (how a consumer ends): one receive left waiting
+        # and cancelled here, or every check leaves a subscription open for good.
+        waiting = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        # Redis failing right now: the round trip reports that, not this clean-up.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await waiting
 
     try:
         async_to_sync(asyncio.wait_for)(round_trip(), timeout=3)

@@ -17,6 +17,9 @@ const PING_EVERY_MS = 25000;
 const PONG_TIMEOUT_MS = 10000;
 const SEEN_KEEP = 500;
 const CLOSE_UNAUTHENTICATED = 4401;
+// A page rendered this recently already shows what a `resync` would reload it for.
+const FRESH_PAGE_MS = 60000;
+const pageLoadedAt = Date.now();
 const URGENT = new Set(["segera", "sangat_segera"]);
 
 const statusEl = document.getElementById("rt-status");
@@ -139,6 +142,17 @@ function onFrame(frame) {
     save();
     if (frame.more) {
       send({type: "resume", after: frame.last});
+      return;
+    }
+    attempt = 0;
+    setState("online");
+    document.dispatchEvent(new CustomEvent("comms:connected", {detail: {last: cursor}}));
+  } else if (frame.type === "resync") {
+    // Too far behind for the server's event log: continue from `last` on a reloaded page.
+    cursor = frame.last;
+    save();
+    if (Date.now() - pageLoadedAt > FRESH_PAGE_MS) {
+      location.reload();
       return;
     }
     attempt = 0;

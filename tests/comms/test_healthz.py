@@ -53,3 +53,27 @@ def test_redis_channel_layer_round_trip(require_redis, client, db):
 
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
     assert client.get("/healthz").json()["checks"]["channel_layer"]["ok"] is True
+
+
+def test_healthz_leaves_no_redis_subscription_behind(require_redis, asgi_server):
+    # Each check subscribed a new pub/sub channel on the server's layer and never left it:
+    # a load balancer probing every few seconds piled up subscriptions for good.
+    import urllib.request
+
+    import redis
+    from django.conf import settings
+
+    pattern = f"{settings.CHANNEL_PREFIX}specific.*"
+    connection = redis.Redis.from_url(settings.REDIS_URL)
+
+    def subscribed() -> int:
+        return len(connection.pubsub_channels(pattern))
+
+    try:
+        before = subscribed()
+        for _ in range(20):
+            with urllib.request.urlopen(f"{asgi_server.url}/healthz", timeout=5) as response:
+                assert response.status == 200
+        assert subscribed() == before
+    finally:
+        connection.close()

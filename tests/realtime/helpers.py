@@ -6,11 +6,27 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from comms.realtime import emit
+
+
+def log_of(count: int, **fields) -> list[int]:
+    """`count` events to the whole province, written at once, pushed long ago (so that a
+    resume's look-back for late pushes leaves them out)."""
+    from channels_app.models import Event
+
+    pushed = timezone.now() - timedelta(hours=1)
+    rows = Event.objects.bulk_create(
+        Event(type="notice.posted", data={"n": n}, groups=["unit.33"], pushed_at=pushed,
+              **fields)
+        for n in range(count)
+    )
+    return [row.id for row in rows]
 
 
 def emit_committed(**kwargs: Any):

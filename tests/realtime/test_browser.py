@@ -7,7 +7,9 @@ import re
 
 from playwright.sync_api import expect
 
+from channels_app.models import Event
 from tests.announcements.conftest import enable_mfa, publish
+from tests.realtime.helpers import log_of
 
 # Records the notifications the page raises (the browser's own API, not ours, is wrapped).
 RECORD_NOTIFICATIONS = """
@@ -57,3 +59,40 @@ def test_a_publication_appears_live_and_after_a_server_restart(
     # Each announcement is shown once, and a "biasa" one raises no notification.
     assert page.locator("#inbox-live li[data-id]").count() == 2
     assert len(page.evaluate("window.__notifications")) == 1
+
+
+def test_resync_reloads_a_page_open_for_a_while_but_not_a_fresh_one(
+    require_redis, start_asgi_server, login_page, browser_context, personas
+):
+    server = start_asgi_server(WS_RESUME_MAX_EVENTS="20")
+    user = personas.smg_member
+    log_of(30)
+    # A cursor from long ago in this browser's storage (set once, not again after a reload).
+    browser_context.add_init_script(
+        "if (!sessionStorage.getItem('seeded')) {"
+        f" localStorage.setItem('comms.rt.cursor.{user.pk}', '1');"
+        " sessionStorage.setItem('seeded', '1'); }"
+    )
+    page = login_page(user)
+    page.clock.install()
+    page.goto(f"{server.url}/pengumuman/")
+    status = page.locator("#rt-status")
+    cursor = f"localStorage.getItem('comms.rt.cursor.{user.pk}')"
+
+    # Just rendered: the page is current; it keeps the server's cursor and stays.
+    expect(status).to_have_attribute("data-state", "online")
+    head = Event.objects.order_by("-id").values_list("id", flat=True).first()
+    assert page.evaluate(cursor) == str(head)
+    page.evaluate("window.__same_page = true")
+
+    # Open for two minutes, away while 30 events happened: reloaded, then up to date.
+    page.clock.pause_at(page.evaluate("Date.now()") + 1000)
+    server.stop()
+    expect(status).to_have_attribute("data-state", "reconnecting")
+    head = log_of(30)[-1]
+    server.start()
+    with page.expect_event("load", timeout=30_000):
+        page.clock.fast_forward(120_000)
+    expect(status).to_have_attribute("data-state", "online")
+    assert page.evaluate("window.__same_page") is None
+    assert page.evaluate(cursor) == str(head)

@@ -73,14 +73,14 @@ def test_users_of_two_regencies_on_the_same_groups_see_only_their_events(
     smg = RtClient(ws_connect(personas.smg_member))
     solo = RtClient(ws_connect(personas.solo_member))
     smg_dinkes = RtClient(ws_connect(personas.smg_dinkes_member))
-    for_smg = emit_committed(type="announcement.published", data={"n": 1}, groups=["unit.33"],
+    for_smg = emit_committed(type="notice.posted", data={"n": 1}, groups=["unit.33"],
                              audience={"units": ["33.74"], "subunits": True}).id
-    for_solo = emit_committed(type="announcement.published", data={"n": 2}, groups=["unit.33"],
+    for_solo = emit_committed(type="notice.posted", data={"n": 2}, groups=["unit.33"],
                               audience={"units": ["33.72"], "subunits": True}).id
-    smg_group_only = emit_committed(type="announcement.published", data={"n": 3},
+    smg_group_only = emit_committed(type="notice.posted", data={"n": 3},
                                     groups=["unit.33.74"]).id
     smg_diskominfo_members = emit_committed(
-        type="announcement.published", data={"n": 4}, groups=["unit.33.74.DISKOMINFO"],
+        type="notice.posted", data={"n": 4}, groups=["unit.33.74.DISKOMINFO"],
         audience={"units": ["33.74.DISKOMINFO"], "roles": ["member"]},
     ).id
     solo_id = personas.solo_member.pk
@@ -229,7 +229,7 @@ def test_a_handshake_without_valid_credentials_or_origin_is_refused(asgi_server,
 def test_the_same_app_runs_under_uvicorn(require_redis, start_asgi_server, ws_connect, personas):
     server = start_asgi_server("uvicorn")
     client = RtClient(ws_connect(personas.smg_member, server=server))
-    event = emit_committed(type="announcement.published", data={"t": "u"}, groups=["unit.33.74"])
+    event = emit_committed(type="notice.posted", data={"t": "u"}, groups=["unit.33.74"])
     client.wait_for([event.id])
     client.ws.send(json.dumps({"type": "ping", "pad": "x" * (settings.WS_MAX_FRAME_BYTES + 1)}))
     with pytest.raises(ConnectionClosed) as excinfo:

@@ -61,7 +61,7 @@ def test_one_layer_subscription_per_group_and_process_and_none_left_after_the_la
     on_b = [RtClient(open_ws(server_b, personas.smg_head)) for _ in range(3)]
     # 15 connections in unit.33, two processes: two members of the group in the layer.
     assert members_of("unit.33") == 2
-    event = emit_committed(type="announcement.published", data={"n": 1}, **PROVINCE_WIDE).id
+    event = emit_committed(type="notice.posted", data={"n": 1}, **PROVINCE_WIDE).id
     for client in on_a + on_b:
         client.wait_for([event])
     for client in on_b:
@@ -70,7 +70,7 @@ def test_one_layer_subscription_per_group_and_process_and_none_left_after_the_la
     for client in on_a[:-1]:
         client.ws.close()
     # One local connection left: the group stays joined.
-    later = emit_committed(type="announcement.published", data={"n": 2}, **PROVINCE_WIDE).id
+    later = emit_committed(type="notice.posted", data={"n": 2}, **PROVINCE_WIDE).id
     on_a[-1].wait_for([later])
     assert members_of("unit.33") == 1
     on_a[-1].ws.close()
@@ -86,7 +86,7 @@ def test_many_connections_of_one_process_each_get_what_their_audience_allows(
     insiders.append(RtClient(open_ws(asgi_server, personas.smg_dinkes_member)))
     outsiders = [RtClient(open_ws(asgi_server, personas.solo_member)) for _ in range(3)]
     for_smg = [
-        emit_committed(type="announcement.published", data={"n": n}, **SEMARANG_ONLY).id
+        emit_committed(type="notice.posted", data={"n": n}, **SEMARANG_ONLY).id
         for n in range(5)
     ]
     marker = finish(insiders + outsiders)
@@ -112,7 +112,7 @@ def test_resumes_during_a_burst_lose_and_duplicate_nothing(
             for number in range(120):
                 shape = SEMARANG_ONLY if number % 2 else PROVINCE_WIDE
                 emitted.append(
-                    emit_committed(type="announcement.published", data={"n": number}, **shape).id
+                    emit_committed(type="notice.posted", data={"n": number}, **shape).id
                 )
         finally:
             connections.close_all()
@@ -152,7 +152,7 @@ def test_a_client_that_stops_reading_does_not_hold_up_the_others(
     # ~8 MB of frames: more than the kernel buffers (4 MiB) and uvicorn's 64 KiB can take.
     padding = "x" * 64_000
     ids = [
-        emit_committed(type="announcement.published", data={"n": n, "pad": padding},
+        emit_committed(type="notice.posted", data={"n": n, "pad": padding},
                        **PROVINCE_WIDE).id
         for n in range(125)
     ]

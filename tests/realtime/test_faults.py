@@ -55,7 +55,7 @@ def test_server_killed_during_a_burst_clients_resume_without_gap_or_duplicate(
         try:
             for number in range(150):
                 shape = SEMARANG_ONLY if number % 3 == 0 else PROVINCE_WIDE
-                emit_committed(type="announcement.published", data={"n": number}, **shape)
+                emit_committed(type="notice.posted", data={"n": number}, **shape)
         finally:
             connections.close_all()
             burst_done.set()
@@ -130,11 +130,11 @@ def test_redis_stopped_while_events_are_emitted_the_relay_delivers_them(
                    "prefix": redis_channel_prefix(private_redis.url)},
     }}
     client = RtClient(open_ws(server, personas.smg_member))
-    first = emit_committed(type="announcement.published", data={"n": 0}, **PROVINCE_WIDE).id
+    first = emit_committed(type="notice.posted", data={"n": 0}, **PROVINCE_WIDE).id
     client.wait_for([first])
 
     private_redis.stop()
-    during = [emit_committed(type="announcement.published", data={"n": n}, **PROVINCE_WIDE).id
+    during = [emit_committed(type="notice.posted", data={"n": n}, **PROVINCE_WIDE).id
               for n in range(1, 6)]
     assert set(Event.objects.filter(pushed_at=None).values_list("id", flat=True)) == set(during)
     private_redis.start()
@@ -160,7 +160,7 @@ def test_a_client_that_stops_reading_recovers_everything_on_resume(
     # Small client queues: once they are full the client stops reading from the socket.
     stalled_same = RtClient(open_ws(server, user, max_queue=2))
     stalled_drop = RtClient(open_ws(server, user, max_queue=2))
-    ids = [emit_committed(type="announcement.published", data={"n": n}, **PROVINCE_WIDE).id
+    ids = [emit_committed(type="notice.posted", data={"n": n}, **PROVINCE_WIDE).id
            for n in range(150)]
     # One resumes on the same connection (the server must not send anything twice)…
     stalled_same.resume(stalled_same.cursor)

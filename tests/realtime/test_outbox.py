@@ -128,26 +128,28 @@ def test_resume_returns_what_the_viewer_may_see_in_id_order(db, django_assert_nu
     ]
     Event.objects.create(type=realtime.SESSION_ENDED, data={"session": None},
                          groups=["unit.33"], audience=None)  # control: never forwarded
-    # One batch query, however many events: filtering is in memory.
-    with django_assert_num_queries(1):
-        result = gateway.events_for_resume(viewer=SMG, groups=PROVINCE_GROUPS, after=0)
+    # The head, the oldest row (is the cursor older than the log?) and one batch query,
+    # however many events: filtering is in memory.
+    with django_assert_num_queries(3):
+        result = gateway.events_for_resume(user=None, viewer=SMG, groups=PROVINCE_GROUPS, after=0)
     assert [event_id for event_id, _ in result.events] == [ids[0], ids[3]]
     assert result.last == Event.objects.order_by("-id").first().id
     assert result.more is False
-    with django_assert_num_queries(3):  # + the cursor's event and the look-back
+    with django_assert_num_queries(4):  # the head, the cursor's event, look-back, batch
         with_user = gateway.events_for_resume(
-            viewer=SMG, groups=PROVINCE_GROUPS | {"user.1"}, after=ids[0]
+            user=None, viewer=SMG, groups=PROVINCE_GROUPS | {"user.1"}, after=ids[0]
         )
     assert [event_id for event_id, _ in with_user.events] == [ids[3], ids[4]]
 
 
 def test_resume_pages_and_skips_what_the_connection_already_has(db):
     ids = [emit_committed(type="a.b", data={"n": n}, groups=["unit.33"]).id for n in range(7)]
-    page = gateway.events_for_resume(viewer=SMG, groups={"unit.33"}, after=0, limit=3,
+    page = gateway.events_for_resume(user=None, viewer=SMG, groups={"unit.33"}, after=0, limit=3,
                                      skip=[ids[1]])
     assert [i for i, _ in page.events] == [ids[0], ids[2], ids[3]]
     assert page.more is True and page.last == ids[3]
-    rest = gateway.events_for_resume(viewer=SMG, groups={"unit.33"}, after=page.last, limit=3,
+    rest = gateway.events_for_resume(user=None, viewer=SMG, groups={"unit.33"},
+                                     after=page.last, limit=3,
                                      skip=[ids[1], *(i for i, _ in page.events)])
     assert [i for i, _ in rest.events] == ids[4:]
     assert rest.more is False
@@ -158,20 +160,24 @@ def test_resume_looks_back_for_an_event_pushed_after_the_cursor(db):
     # the client saw it live. Resuming "after 101" must still bring 100.
     late = Event.objects.create(type="a.b", data={}, groups=["unit.33"])
     seen = emit_committed(type="a.b", data={}, groups=["unit.33"])
-    result = gateway.events_for_resume(viewer=SMG, groups={"unit.33"}, after=seen.id)
+    result = gateway.events_for_resume(user=None, viewer=SMG, groups={"unit.33"}, after=seen.id)
     assert [i for i, _ in result.events] == [late.id]
     # Once the relay has pushed it, well after the cursor's event, it is still offered…
     Event.objects.filter(id=late.id).update(pushed_at=timezone.now() + timedelta(seconds=5))
-    again = gateway.events_for_resume(viewer=SMG, groups={"unit.33"}, after=seen.id)
+    again = gateway.events_for_resume(user=None, viewer=SMG, groups={"unit.33"}, after=seen.id)
     assert [i for i, _ in again.events] == [late.id]
     # …but an event pushed before the cursor's event was pushed is not re-sent.
     Event.objects.filter(id=late.id).update(pushed_at=timezone.now() - timedelta(minutes=5))
-    assert gateway.events_for_resume(viewer=SMG, groups={"unit.33"}, after=seen.id).events == []
+    assert gateway.events_for_resume(
+        user=None, viewer=SMG, groups={"unit.33"}, after=seen.id
+    ).events == []
 
 
 def test_a_cursor_beyond_the_newest_event_is_brought_back(db):
     newest = emit_committed(type="a.b", data={}, groups=["unit.33"])
-    result = gateway.events_for_resume(viewer=SMG, groups={"unit.33"}, after=newest.id + 500)
+    result = gateway.events_for_resume(
+        user=None, viewer=SMG, groups={"unit.33"}, after=newest.id + 500
+    )
     assert result.last == newest.id
 
 
@@ -265,7 +271,7 @@ def test_without_the_lock_a_larger_id_can_commit_first(require_postgres, transac
     thread_a = _in_thread(transaction_a, results, "a")
     assert a_inserted.wait(30)
     b = Event.objects.create(type="a.b", data={"tx": "B"}, groups=["unit.33"])
-    cursor_after_b = gateway.events_for_resume(viewer=SMG, groups={"unit.33"}, after=0)
+    cursor_after_b = gateway.events_for_resume(user=None, viewer=SMG, groups={"unit.33"}, after=0)
     a_may_commit.set()
     thread_a.join(30)
     assert results["a"] < b.id

@@ -103,3 +103,48 @@ def test_a_thousand_frames_in_a_second_are_rate_limited_and_the_connection_survi
         assert reply["code"] == "rate_limited"
     else:
         pytest.fail("the connection never answered a ping again")
+
+
+NESTED_FRAMES = {
+    "arrays": "[" * 1000 + "]" * 1000,
+    "objects": '{"a":' * 1000 + "1" + "}" * 1000,
+    "inside-a-frame": '{"type": "ping", "x": ' + "[" * 1000 + "]" * 1000 + "}",
+    "just-over-the-limit": '{"type": "resume", "after": 1, "x": '
+    + "[" * gateway.MAX_FRAME_DEPTH + "]" * gateway.MAX_FRAME_DEPTH + "}",
+}
+
+
+def test_a_deeply_nested_frame_gets_an_error_and_the_connection_stays_open(ws_connect, personas):
+    # ~1,000 levels in 2 KB raised RecursionError in the parser, closed the socket with 1011
+    # and left the connection's groups behind (see test_cleanup.py).
+    client = RtClient(ws_connect(personas.smg_member))
+    for name, frame in NESTED_FRAMES.items():
+        assert len(frame) < gateway.SOFT_FRAME_BYTES, name
+        send_and_expect_error(client, frame, "too_deep")
+
+
+def test_nesting_up_to_the_limit_and_brackets_inside_strings_are_fine(ws_connect, personas):
+    client = RtClient(ws_connect(personas.smg_member))
+    depth = gateway.MAX_FRAME_DEPTH - 1  # the frame object itself is the first level
+    at_the_limit = '{"type": "ping", "x": ' + "[" * depth + "]" * depth + "}"
+    in_strings = json.dumps({"type": "ping", "text": "[{" * 500 + '\\"[' * 100})
+    for frame in (at_the_limit, in_strings):
+        client.ws.send(frame)
+        assert client.pump_until(lambda f: True) == {"type": "pong"}
+
+
+BAD_CHARACTER_FRAMES = {
+    "value": '{"type": "ping", "note": "a\\u0000b"}',
+    "type": '{"type": "resume\\u0000", "after": 1}',
+    "key": '{"type": "ping", "a\\u0000": 1}',
+    "nested": '{"type": "ping", "list": ["ok", ["x\\u0000"]]}',
+    "raw": '{"type": "ping"}\x00',
+    "lone-surrogate": '{"type": "ping", "note": "\\ud800"}',
+}
+
+
+def test_a_nul_in_any_string_of_a_frame_is_refused(ws_connect, personas):
+    # PostgreSQL refuses NUL in text: an action passing it on failed with a DataError.
+    client = RtClient(ws_connect(personas.smg_member))
+    for frame in BAD_CHARACTER_FRAMES.values():
+        send_and_expect_error(client, frame, "invalid_characters")
