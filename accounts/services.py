@@ -44,7 +44,7 @@ from accounts.permissions import (
 )
 from accounts.tokens import token_create
 from comms.errors import Forbidden, NotFound, ServiceError
-from comms.realtime import SESSION_ENDED, SUBSCRIPTION_CHANGED, emit
+from comms.realtime import SESSION_ENDED, SUBSCRIPTION_CHANGED, emit, emit_credentials_revoked
 
 
 def audit(
@@ -97,18 +97,9 @@ def session_ended(*, user: User, session_key: str | None) -> None:
 
 
 def token_ended(*, user_id: int, token_id: int) -> None:
-    """Tell the gateway to close the sockets opened with one API token (revoked or expired).
-
-    The same control event as a session's end, keyed by the token's id instead of a session
-    hash: `{"token": id}` (docs/realtime.md).
-    """
+    """Tell the gateway to close the sockets opened with one API token (revoked or expired)."""
     with transaction.atomic():
-        emit(
-            type=SESSION_ENDED,
-            data={"token": token_id},
-            groups=[f"user.{user_id}"],
-            audience={"users": [user_id]},
-        )
+        emit_credentials_revoked(user_id=user_id, token_ids=[token_id])
 
 
 def password_changed(*, user: User, keep_session_key: str | None) -> None:

@@ -1,7 +1,8 @@
 """Logout, "log out the others", deactivation, a password change or reset, and a token's
 revocation or expiry record a `session.ended` event for the gateway (which closes the matching
 WebSockets; tests/realtime has the real-client tests): `{"session": hash}` for a session,
-`{"session": null}` for all of a person's sockets, `{"token": id}` for an API token's."""
+`{"session": null}` for all of a person's sockets, `{"session": null, "token": id}` for an API
+token's."""
 
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def test_revoking_a_token_records_the_tokens_end(personas):
     token, _secret = token_create(user=user, name="cli", scopes=["read"])
     services.api_token_revoke(actor=user, token_id=token.pk)
     event = Event.objects.get(type="session.ended")
-    assert event.data == {"token": token.pk}
+    assert event.data == {"session": None, "token": token.pk}
     assert event.groups == [f"user.{user.pk}"]
     assert event.audience == {"users": [user.pk]}
     # Revoking it again changes nothing and tells the gateway nothing.
@@ -135,7 +136,8 @@ def test_a_tokens_expiry_is_scheduled_and_records_the_tokens_end(personas):
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     run()
     event = Event.objects.get(type="session.ended")
-    assert event.data == {"token": token.pk} and event.groups == [f"user.{user.pk}"]
+    assert event.data == {"session": None, "token": token.pk}
+    assert event.groups == [f"user.{user.pk}"]
 
 
 def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(personas):
