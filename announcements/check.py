@@ -1,15 +1,21 @@
-"""Cek keaslian: is a forwarded copy genuine, altered, outdated, withdrawn or invented?
+"""Cek keaslian: is a forwarded copy genuine, altered, outdated, withdrawn, invented — or does
+the platform's own record of it fail its signature check?
 
 The copy arrives as pasted chat text. We find the verification code in it (the footer's
 `/v/<code>` link or "Kode verifikasi: <code>"), normalise what chat apps do to text (Markdown
 markers, smart quotes, zero-width characters, line breaks and spacing, "Diteruskan" lines), and
-compare the words with every published version of that announcement. Answers:
+compare the words with the *signed payload* of every published version of that announcement —
+the canonical bytes that were signed, never the mutable title/body columns. The versions the
+answer rests on are then verified (signature, hash, key, payload against the record:
+`selectors.badge_for`). Answers:
 
 - asli: the copy says what the version in force says;
 - diubah: it does not match any version (differences shown only to those who may read it);
 - kedaluwarsa: it matches an older version; the current one is linked;
 - dicabut: the announcement was withdrawn;
-- tidak_dikenal: no such announcement (likely a hoax).
+- tidak_dikenal: no such announcement (likely a hoax);
+- tidak_sah: the stored record fails verification (edited in the database): the platform cannot
+  vouch for any copy of it.
 
 Header and footer lines that only repeat the announcement's metadata (issuer, reference number,
 date, code) are tolerated around the text; any other added or changed word makes it "diubah".
@@ -19,14 +25,16 @@ possessive quantifiers and bounded windows, runs of combining marks are cut befo
 canonical reordering is quadratic in a run), the body is located with one substring search
 (`str.find`, linear), and the line diff is bounded (`DIFF_MAX_LINES`, `DIFF_MAX_ROWS`).
 """
-
 from __future__ import annotations
 
 import difflib
+import functools
 import html
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,16 +44,17 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
-from announcements import signing
+from announcements import selectors, signing
 from announcements.models import (
     VERIFY_ALPHABET,
     VERIFY_CODE_LENGTH,
     Announcement,
     AnnouncementVersion,
     Classification,
+    Priority,
     Status,
-    VersionState,
 )
+from announcements.rendering import render_markdown
 from comms.errors import ServiceError
 
 #: Longest accepted paste, in characters: an announcement body may hold 50,000 characters, plus
@@ -74,6 +83,7 @@ class Verdict:
     OUTDATED = "kedaluwarsa"
     WITHDRAWN = "dicabut"
     UNKNOWN = "tidak_dikenal"
+    INVALID = "tidak_sah"
 
 
 # Every pattern below meets anonymous input. Each is linear: possessive quantifiers (`*+`,
@@ -114,6 +124,9 @@ _LINE_PREFIX = re.compile(
     re.MULTILINE,
 )
 _SPACES = re.compile(r"[^\S\n]++")
+_TOKEN = re.compile(r"\w++|[^\w\s]")
+_TAGS = re.compile(r"<[^<>]*+>")
+
 _FORWARD_LINE = re.compile(
     r"^\s*+(?:pesan\s++)?+(?:diteruskan|forwarded)(?:\s++(?:berkali-kali|many\s++times))?+\s*+$",
     re.IGNORECASE,
@@ -124,8 +137,6 @@ _FOOTER_LINE = re.compile(
     r"kode\s++verifikasi|keaslian|/v/|sha-?256|ditandatangani\s++secara\s++elektronik",
     re.IGNORECASE,
 )
-_TOKEN = re.compile(r"\w++|[^\w\s]")
-_TAGS = re.compile(r"<[^<>]*+>")
 
 #: Words a header or footer may add around the text without making the copy "altered".
 _HEADER_WORDS = {
@@ -221,6 +232,104 @@ def _find_code(cleaned: str) -> FoundCode | None:
     return None
 
 
+# --- What was signed ---------------------------------------------------------------------
+
+
+@dataclass
+class Signed:
+    """A published version as its signed payload states it (title, body, metadata)."""
+
+    version: AnnouncementVersion
+    payload: dict
+
+    @property
+    def title(self) -> str:
+        return self.payload["title"]
+
+    @property
+    def body(self) -> str:
+        return self.payload["body"]
+
+    @functools.cached_property
+    def title_tokens(self) -> list[str]:
+        return tokens(self.title)
+
+    @functools.cached_property
+    def bodies(self) -> tuple[tuple[str, ...], ...]:
+        return _body_renderings(self.body)
+
+
+def signed_of(version: AnnouncementVersion) -> Signed | None:
+    """The version's signed payload, or None when it is not a readable announcement payload
+    (then nothing can match it, and its verification fails)."""
+    try:
+        payload = json.loads(version.payload or "")
+    except ValueError:
+        return None
+    if (not isinstance(payload, dict) or not isinstance(payload.get("title"), str)
+            or not isinstance(payload.get("body"), str)):
+        return None
+    return Signed(version=version, payload=payload)
+
+
+@functools.lru_cache(maxsize=32)
+def _body_renderings(body: str) -> tuple[tuple[str, ...], ...]:
+    """The word sequences a faithful copy of a signed body may have: the Markdown source (share
+    text) or the text of the page, rendered from the signed source (not the stored HTML, which
+    is not signed). Cached per body: rendering 50,000 characters takes ~0.2 s."""
+    out: list[tuple[str, ...]] = []
+    for text in (body, _html_text(render_markdown(body))):
+        candidate = tuple(tokens(text))
+        if candidate and candidate not in out:
+            out.append(candidate)
+    return tuple(out)
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _signed_time(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _label(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return ""
+
+
+def _allowed_extras(announcement: Announcement, signed: list[Signed]) -> set[str]:
+    """Tokens a header, signature block or footer of any version may add around the text: the
+    signed metadata."""
+    allowed = set(_HEADER_WORDS)
+    sources = [announcement.verify_code]
+    for item in signed:
+        payload = item.payload
+        issuer = payload.get("issuer") if isinstance(payload.get("issuer"), dict) else {}
+        signer = payload.get("signer") if isinstance(payload.get("signer"), dict) else {}
+        sources += [
+            _text(issuer.get("name")), _text(issuer.get("code")),
+            _text(payload.get("reference_number")),
+            _label(Priority, payload.get("priority")),
+            _label(Classification, payload.get("classification")),
+            str(item.version.number),
+            _text(signer.get("name")), _text(signer.get("position")), _text(signer.get("nip")),
+        ]
+        published = _signed_time(payload.get("published_at"))
+        if published is not None:
+            local = timezone.localtime(published)
+            sources += [formats.date_format(local, "j F Y"), local.strftime("%d/%m/%Y %H:%M"),
+                        local.strftime("%Y-%m-%d %H.%M"), signing.rfc3339(published)]
+    for source in sources:
+        allowed.update(tokens(source))
+    return allowed
+
+
 # --- Comparing ---------------------------------------------------------------------------
 
 
@@ -238,39 +347,6 @@ def _copy_lines(cleaned: str, code: str) -> list[str]:
     return kept
 
 
-def _body_renderings(version: AnnouncementVersion) -> list[list[str]]:
-    """The word sequences a faithful copy of the body may have: the Markdown source (share
-    text) or the page's text (copied from the browser)."""
-    out: list[list[str]] = []
-    for body in (version.body, _html_text(version.body_html or "")):
-        candidate = tokens(body)
-        if candidate and candidate not in out:
-            out.append(candidate)
-    return out
-
-
-def _allowed_extras(announcement: Announcement, versions: list[AnnouncementVersion]) -> set[str]:
-    """Tokens a header, signature block or footer of any version may add around the text."""
-    allowed = set(_HEADER_WORDS)
-    sources = [
-        announcement.issuer.name, announcement.issuer.code, announcement.reference_number,
-        announcement.get_priority_display(), announcement.get_classification_display(),
-        announcement.verify_code,
-    ]
-    for version in versions:
-        sources.append(str(version.number))
-        if version.signer is not None:
-            sources += [version.signer.full_name, version.signer.position,
-                        version.signer.nip or ""]
-        if version.published_at:
-            local = timezone.localtime(version.published_at)
-            sources += [formats.date_format(local, "j F Y"), local.strftime("%d/%m/%Y %H:%M"),
-                        local.strftime("%Y-%m-%d %H.%M"), signing.rfc3339(version.published_at)]
-    for source in sources:
-        allowed.update(tokens(source or ""))
-    return allowed
-
-
 def _find(needle: list[str], haystack: list[str]) -> int:
     if not needle or len(needle) > len(haystack):
         return -1
@@ -279,12 +355,13 @@ def _find(needle: list[str], haystack: list[str]) -> int:
     return -1 if at < 0 else joined.count("\x1f", 0, at)
 
 
-def matches(copy: list[str], version: AnnouncementVersion, allowed: set[str]) -> bool:
-    """The body appears whole in the copy; before it, the title (unchanged) may appear; every
-    other word around it only repeats metadata (header, signature block, footer)."""
-    title = tokens(version.title)
-    for body in _body_renderings(version):
-        at = _find(body, copy)
+def matches(copy: list[str], signed: Signed, allowed: set[str]) -> bool:
+    """The signed body appears whole in the copy; before it, the signed title (unchanged) may
+    appear; every other word around it only repeats metadata (header, signature block,
+    footer)."""
+    title = signed.title_tokens
+    for body in signed.bodies:
+        at = _find(list(body), copy)
         if at < 0:
             continue
         prefix, suffix = copy[:at], copy[at + len(body):]
@@ -296,10 +373,10 @@ def matches(copy: list[str], version: AnnouncementVersion, allowed: set[str]) ->
     return False
 
 
-def diff_lines(version: AnnouncementVersion, copy_lines: list[str]) -> list[dict]:
-    """Line differences between the authoritative version and the copy (normalised lines),
-    bounded by DIFF_MAX_LINES and DIFF_MAX_ROWS."""
-    official = [x for x in _lines(f"{version.title}\n{version.body}") if x]
+def diff_lines(signed: Signed, copy_lines: list[str]) -> list[dict]:
+    """Line differences between the signed version and the copy (normalised lines), bounded
+    by DIFF_MAX_LINES and DIFF_MAX_ROWS."""
+    official = [x for x in _lines(f"{signed.title}\n{signed.body}") if x]
     pasted = [x for x in _normal_lines("\n".join(copy_lines)) if x]
     head = 0
     while head < min(len(official), len(pasted)) and official[head] == pasted[head]:
@@ -386,19 +463,18 @@ def _validate(text: str) -> str:
     return text
 
 
-def _summary(announcement: Announcement, version: AnnouncementVersion | None,
-             readable: bool) -> dict:
-    current = announcement.current_version
+def _summary(announcement: Announcement, current: Signed | None, readable: bool) -> dict:
+    version = current.version if current is not None else announcement.current_version
     summary = {
         "code": announcement.verify_code,
         "issuer": {"code": announcement.issuer.code, "name": announcement.issuer.name},
         "reference_number": announcement.reference_number,
         "classification": announcement.classification,
-        "current_version": current.number if current else None,
-        "published_at": signing.rfc3339(current.published_at) if current else None,
+        "current_version": version.number if version else None,
+        "published_at": signing.rfc3339(version.published_at) if version else None,
         "verify_url": reverse(
             "announcements:verify",
-            args=[f"{announcement.verify_code}-{current.number}" if current
+            args=[f"{announcement.verify_code}-{version.number}" if version
                   else announcement.verify_code],
         ),
         "title": None,
@@ -418,8 +494,22 @@ def can_see_text(user, announcement: Announcement) -> bool:
     return bool(user is not None and user.is_authenticated and can_read(user, announcement))
 
 
+def _verified(announcement: Announcement, chain: list[AnnouncementVersion],
+              relied: list[AnnouncementVersion | None]) -> bool:
+    """The versions the answer rests on verify (signature, hash, key, record against payload,
+    withdrawal): the same check as the page's server badge."""
+    seen: set[int] = set()
+    for version in relied:
+        if version is None or version.pk in seen:
+            continue
+        seen.add(version.pk)
+        if selectors.badge_for(announcement, version, chain).state == "invalid":
+            return False
+    return True
+
+
 def check_text(*, text: str, user=None, code: str | None = None) -> CheckResult:
-    """Compare a pasted copy (or a typed code) with the authoritative versions."""
+    """Compare a pasted copy (or a typed code) with the signed versions."""
     from announcements.log_selectors import log_index_for
 
     cleaned = _clean(_validate(text if text is not None else ""))
@@ -447,23 +537,32 @@ def check_text(*, text: str, user=None, code: str | None = None) -> CheckResult:
             message=_("Kode %(code)s tidak dikenal: tidak ada pengumuman resmi dengan kode ini. "
                       "Kemungkinan besar ini hoaks.") % {"code": found.code},
         )
-    versions = list(
-        announcement.versions.filter(state=VersionState.PUBLISHED)
-        .select_related("signer").order_by("-number")
-    )
-    current = announcement.current_version
+    chain = selectors.published_versions(announcement)  # oldest first, as badge_for wants
+    current = next((v for v in chain if v.pk == announcement.current_version_id), None)
+    signed = {v.pk: s for v in chain if (s := signed_of(v)) is not None}
+    newest_first = [signed[v.pk] for v in reversed(chain) if v.pk in signed]
     readable = can_see_text(user, announcement)
-    result = CheckResult(status=Verdict.GENUINE, message="", code=found.code,
-                         announcement=_summary(announcement, current, readable))
+    result = CheckResult(status=Verdict.GENUINE, message="", code=found.code)
+
     copy_lines = _copy_lines(cleaned, found.code)
     copy = [t for line in _normal_lines("\n".join(copy_lines)) for t in _TOKEN.findall(line)]
     matched: AnnouncementVersion | None = None
     if copy and not found.only_code:
         result.text_compared = True
-        allowed = _allowed_extras(announcement, versions)
-        matched = next((v for v in versions if matches(copy, v, allowed)), None)
+        allowed = _allowed_extras(announcement, newest_first)
+        matched = next((s.version for s in newest_first if matches(copy, s, allowed)), None)
     elif found.version is not None:
-        matched = next((v for v in versions if v.number == found.version), None)
+        matched = next((v for v in chain if v.number == found.version), None)
+    named = next((v for v in chain if v.number == found.version), None)
+
+    if current is None or not _verified(announcement, chain, [current, matched, named]):
+        result.status = Verdict.INVALID
+        result.announcement = _summary(announcement, None, readable=False)
+        result.message = _("Catatan resmi pengumuman ini TIDAK SAH: isi atau tanda tangannya di "
+                           "server tidak cocok, sehingga tidak ada salinan yang dapat dipastikan "
+                           "asli. Jangan disebarkan; tanyakan langsung kepada penerbitnya.")
+        return result
+    result.announcement = _summary(announcement, signed.get(current.pk), readable)
     if matched is not None:
         result.matched_version = matched.number
         result.log_index = log_index_for(matched)
@@ -481,8 +580,9 @@ def check_text(*, text: str, user=None, code: str | None = None) -> CheckResult:
         result.message = _("Teks ini TIDAK SAMA dengan pengumuman resmi: ada bagian yang diubah, "
                            "ditambah atau dihapus. Jangan disebarkan; rujuk versi resmi.")
         if readable:
-            reference = next((v for v in versions if v.number == found.version), current)
-            result.diff = diff_lines(reference, copy_lines)
+            reference = signed.get((named or current).pk)
+            if reference is not None:
+                result.diff = diff_lines(reference, copy_lines)
         return result
     if matched is not None and matched.pk != current.pk:
         result.status = Verdict.OUTDATED
@@ -535,7 +635,8 @@ class CheckIn(Schema):
 
 
 class CheckOut(Schema):
-    status: str = Field(..., description="asli | diubah | kedaluwarsa | dicabut | tidak_dikenal")
+    status: str = Field(
+        ..., description="asli | diubah | kedaluwarsa | dicabut | tidak_dikenal | tidak_sah")
     message: str
     code: str | None
     matched_version: int | None

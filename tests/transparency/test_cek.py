@@ -3,12 +3,16 @@ limit, and the public Atom feed."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
-from announcements import check
+from announcements import check, signing
+from announcements.models import AnnouncementVersion
+from announcements.rendering import render_markdown
 
-from .conftest import VAKSIN_BODY
+from .conftest import VAKSIN_BODY, tamper
 
 ZWSP, NBSP = "\u200b", "\u00a0"
 
@@ -217,3 +221,95 @@ def test_the_public_feed_lists_public_announcements_with_verification_links(clie
     assert "[DICABUT] Libur tambahan" in xml
     assert "Rapat internal anggaran" not in xml  # internal announcements stay out
     assert history["vaksin"].current_version.signature in xml
+
+
+# --- The signed payload is the reference, and its signature is checked (issue 14, item 8) ---
+
+FORGED_BODY = VAKSIN_BODY.replace("**gratis**", "**berbayar Rp50.000, transfer ke BRI 0123**")
+
+
+def forge(version, kind: str) -> None:
+    """Edit a published version as a malicious database administrator would."""
+    table = AnnouncementVersion._meta.db_table
+    if kind == "columns":  # the text the pages show; payload and signature untouched
+        tamper((f"UPDATE {table} SET body = %s, body_html = %s WHERE id = %s",  # noqa: S608
+                [FORGED_BODY, render_markdown(FORGED_BODY), version.pk]))
+    else:  # a careful forger: columns, payload re-canonicalised and its hash recomputed
+        payload = json.loads(version.payload)
+        payload["body"] = FORGED_BODY
+        data = signing.canonical(payload)
+        tamper((f"UPDATE {table} SET body = %s, body_html = %s, payload = %s, "  # noqa: S608
+                "content_hash = %s WHERE id = %s",
+                [FORGED_BODY, render_markdown(FORGED_BODY), data.decode(),
+                 signing.content_hash(data), version.pk]))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["columns", "payload"])
+def test_a_database_edit_makes_every_copy_tidak_sah(client, history, kind):
+    vaksin = history["vaksin"]
+    genuine = whatsapp_copy(vaksin)
+    forged = genuine.replace("*gratis*", "*berbayar Rp50.000, transfer ke BRI 0123*")
+    forge(vaksin.current_version, kind)
+    for text in (forged, genuine, f"{vaksin.verify_code}-1"):
+        data = post(client, text).json()
+        assert data["status"] == "tidak_sah", (kind, text[:40], data)
+        assert "TIDAK SAH" in data["message"]
+        assert data["diff"] is None and data["matched_version"] is None
+        assert data["announcement"]["title"] is None
+    page = client.post("/cek", {"text": forged})
+    assert page.status_code == 200
+    html_page = page.content.decode()
+    assert 'data-status="tidak_sah"' in html_page
+    assert "TIDAK SAH" in html_page and "ASLI" not in html_page
+
+
+@pytest.mark.django_db
+def test_an_edit_of_the_stored_html_alone_is_not_genuine(client, history):
+    """The page's HTML is not signed: /cek renders the signed body itself, so text a database
+    edit put into the stored HTML is not taken for the announcement."""
+    vaksin = history["vaksin"]
+    table = AnnouncementVersion._meta.db_table
+    tamper((f"UPDATE {table} SET body_html = %s WHERE id = %s",  # noqa: S608
+            [render_markdown(FORGED_BODY), vaksin.current_version.pk]))
+    page_text = check._html_text(render_markdown(FORGED_BODY))
+    data = post(client, f"{page_text}\n{footer(vaksin)}").json()
+    assert data["status"] == "diubah", data
+    assert post(client, whatsapp_copy(vaksin)).json()["status"] == "asli"
+
+
+@pytest.mark.django_db
+def test_a_tampered_old_version_is_tidak_sah_for_its_copies(client, history):
+    banjir = history["banjir"]
+    first = AnnouncementVersion.objects.get(announcement=banjir, number=1)
+    table = AnnouncementVersion._meta.db_table
+    tamper((f"UPDATE {table} SET signature = %s WHERE id = %s",  # noqa: S608
+            [banjir.current_version.signature, first.pk]))
+    old = ("*Siaga banjir*\nSemua OPD siaga banjir mulai _hari ini_ pukul 16.00 WIB.\n"
+           f"{footer(banjir, 1)}")
+    assert post(client, old).json()["status"] == "tidak_sah"
+    # The version in force verifies: its copies are still genuine.
+    assert post(client, old.replace("hari ini", "besok").replace("-1", "-2")).json()[
+        "status"] == "asli"
+
+
+@pytest.mark.django_db
+def test_a_withdrawal_without_a_signed_record_is_not_dicabut(client, history):
+    vaksin = history["vaksin"]
+    tamper(("UPDATE announcements_announcement SET status = 'withdrawn', withdrawn_at = now() "
+            "WHERE id = %s", [vaksin.pk]))
+    data = post(client, whatsapp_copy(vaksin)).json()
+    assert data["status"] == "tidak_sah", data
+
+
+@pytest.mark.django_db
+def test_a_genuine_withdrawal_is_still_dicabut(client, history):
+    libur = history["libur"]
+    data = post(client, f"Libur tambahan\nKantor tutup pada hari Jumat.\n{footer(libur)}").json()
+    assert data["status"] == "dicabut", data
+
+
+def test_the_api_documents_tidak_sah(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    described = json.dumps(schema["components"]["schemas"]["CheckOut"])
+    assert "tidak_sah" in described
