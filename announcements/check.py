@@ -3,11 +3,10 @@ the platform's own record of it fail its signature check?
 
 The copy arrives as pasted chat text. We find the verification code in it (the footer's
 `/v/<code>` link or "Kode verifikasi: <code>"), normalise what chat apps do to text (Markdown
-markers, smart quotes, zero-width characters, line breaks and spacing, "Diteruskan" lines), and
-compare the words with the *signed payload* of every published version of that announcement —
-the canonical bytes that were signed, never the mutable title/body columns. The versions the
-answer rests on are then verified (signature, hash, key, payload against the record:
-`selectors.badge_for`). Answers:
+markers, smart quotes, zero-width characters, line breaks and spacing), and compare the words
+with the *signed payload* of every published version of that announcement — the canonical bytes
+that were signed, never the mutable title/body columns. The versions the answer rests on are then
+verified (signature, hash, key, payload against the record: `selectors.badge_for`). Answers:
 
 - asli: the copy says what the version in force says;
 - diubah: it does not match any version (differences shown only to those who may read it);
@@ -17,16 +16,21 @@ answer rests on are then verified (signature, hash, key, payload against the rec
 - tidak_sah: the stored record fails verification (edited in the database): the platform cannot
   vouch for any copy of it.
 
-Header and footer lines that only repeat the announcement's metadata (issuer, reference number,
-date, code) are tolerated around the text; any other added or changed word makes it "diubah".
+Around the body (never inside it) a line may be: a line the platform itself prints around an
+announcement — the verification footer of the page, the print view and the feed, matched whole
+after the same normalisation (`platform_lines`) — or a chat app's "Diteruskan" label, or the
+title, or words that only repeat the signed metadata (issuer, reference number, priority, dates,
+signer, version). Any other word, anywhere, makes the copy "diubah".
 
 Everything applied to the (anonymous) paste runs in time linear in its length: the patterns use
 possessive quantifiers and bounded windows, runs of combining marks are cut before NFKC (whose
 canonical reordering is quadratic in a run), the body is located with one substring search
 (`str.find`, linear), and the line diff is bounded (`DIFF_MAX_LINES`, `DIFF_MAX_ROWS`).
 """
+
 from __future__ import annotations
 
+import bisect
 import difflib
 import functools
 import html
@@ -39,8 +43,9 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
@@ -127,16 +132,15 @@ _SPACES = re.compile(r"[^\S\n]++")
 _TOKEN = re.compile(r"\w++|[^\w\s]")
 _TAGS = re.compile(r"<[^<>]*+>")
 
-_FORWARD_LINE = re.compile(
-    r"^\s*+(?:pesan\s++)?+(?:diteruskan|forwarded)(?:\s++(?:berkali-kali|many\s++times))?+\s*+$",
-    re.IGNORECASE,
+#: What chat apps write above a forwarded message (WhatsApp, Telegram), as whole lines.
+_FORWARD_LABELS = frozenset(
+    f"{pesan}{word}{times}"
+    for pesan in ("", "pesan ")
+    for word in ("diteruskan", "forwarded")
+    for times in ("", " berkali-kali", " many times")
 )
-#: Footer lines of the page, print view and share text (code, link, hash, "signed
-#: electronically"): they name the announcement but are not its text.
-_FOOTER_LINE = re.compile(
-    r"kode\s++verifikasi|keaslian|/v/|sha-?256|ditandatangani\s++secara\s++elektronik",
-    re.IGNORECASE,
-)
+#: The browser's own verification result on the page (static/js/verify.js, not translated).
+_BROWSER_VALID = "Browser: tanda tangan Ed25519 sah dan sesuai isi yang ditampilkan"
 
 #: Words a header or footer may add around the text without making the copy "altered".
 _HEADER_WORDS = {
@@ -305,79 +309,193 @@ def _label(choices, value) -> str:
 
 def _allowed_extras(announcement: Announcement, signed: list[Signed]) -> set[str]:
     """Tokens a header, signature block or footer of any version may add around the text: the
-    signed metadata."""
+    signed metadata, and the labels the page and print view put before it, in every interface
+    language."""
     allowed = set(_HEADER_WORDS)
     sources = [announcement.verify_code]
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            sources += [_("Nomor"), _("Sifat"), _("Tanggal"), _("versi"), _("Lampiran"),
+                        _("Ralat, versi %(n)s") % {"n": ""}]
+            for item in signed:
+                payload = item.payload
+                sources += [_label(Priority, payload.get("priority")),
+                            _label(Classification, payload.get("classification"))]
+                published = _signed_time(payload.get("published_at"))
+                if published is not None:
+                    sources.append(formats.date_format(timezone.localtime(published), "j F Y"))
     for item in signed:
         payload = item.payload
         issuer = payload.get("issuer") if isinstance(payload.get("issuer"), dict) else {}
         signer = payload.get("signer") if isinstance(payload.get("signer"), dict) else {}
         sources += [
             _text(issuer.get("name")), _text(issuer.get("code")),
-            _text(payload.get("reference_number")),
-            _label(Priority, payload.get("priority")),
-            _label(Classification, payload.get("classification")),
-            str(item.version.number),
+            _text(payload.get("reference_number")), str(item.version.number),
             _text(signer.get("name")), _text(signer.get("position")), _text(signer.get("nip")),
         ]
         published = _signed_time(payload.get("published_at"))
         if published is not None:
             local = timezone.localtime(published)
-            sources += [formats.date_format(local, "j F Y"), local.strftime("%d/%m/%Y %H:%M"),
-                        local.strftime("%Y-%m-%d %H.%M"), signing.rfc3339(published)]
+            sources += [local.strftime("%d/%m/%Y %H:%M"), local.strftime("%Y-%m-%d %H.%M"),
+                        signing.rfc3339(published)]
     for source in sources:
         allowed.update(tokens(source))
     return allowed
 
 
+def feed_footer(announcement: Announcement, version: AnnouncementVersion) -> list[str]:
+    """The verification lines under an entry of the public feed (views_public.PublicFeed)."""
+    code = f"{announcement.verify_code}-{version.number}"
+    return [
+        _("Kode verifikasi: %(code)s — cek keaslian: %(url)s")
+        % {"code": code, "url": reverse("announcements:verify", args=[code])},
+        _("SHA-256: %(hash)s · kunci %(key)s · tanda tangan Ed25519: %(sig)s")
+        % {"hash": version.content_hash, "key": version.key_id, "sig": version.signature},
+    ]
+
+
+def platform_lines(announcement: Announcement, signed: list[Signed]) -> set[str]:
+    """Every line the platform itself prints around this announcement's text, normalised like
+    a pasted line, in every interface language: the verification card of the page
+    (announcements/_verification.html, _badge.html, verify.js), the print view's letterhead,
+    attachments and footer (print.html), the feed's footer; and chat apps' forward labels.
+    A pasted line outside the body is ignored only if it equals one of these.
+    tests/transparency/test_cek.py pastes the real page, print view and feed to keep this in
+    step with the templates."""
+    from announcements.log_selectors import log_indices_for
+
+    indices = log_indices_for([item.version for item in signed])
+    current = announcement.current_version
+    lines: list[str] = [_BROWSER_VALID]
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            lines += [
+                _("PEMERINTAH PROVINSI JAWA TENGAH"),
+                _("Ditandatangani secara elektronik. Periksa keasliannya di"),
+                _("Tanda tangan sah (diperiksa server)"),
+                _("Sah, tetapi telah DICABUT"),
+                _("Browser sedang memeriksa tanda tangan…"),
+            ]
+            if current is not None:
+                lines.append(_("Sah, tetapi digantikan oleh versi %(n)s") % {"n": current.number})
+            for item in signed:
+                version = item.version
+                numbered = f"{announcement.verify_code}-{version.number}"
+                lines += [
+                    f"{_('Kode verifikasi')}: {numbered}",
+                    settings.SITE_URL + reverse("announcements:verify", args=[numbered]),
+                    f"{_('Kunci')}: {version.key_id} · SHA-256: {version.content_hash}",
+                    f"SHA-256 {version.content_hash} · {_('kunci')} {version.key_id}",
+                    *feed_footer(announcement, version),
+                ]
+                if version.pk in indices:
+                    lines.append(f"{_('Log transparansi')}: #{indices[version.pk]}")
+                deadline = _signed_time(item.payload.get("ack_deadline"))
+                if item.payload.get("requires_ack") is True:
+                    lines.append(_("Wajib dikonfirmasi"))
+                    if deadline is not None:
+                        when = formats.date_format(timezone.localtime(deadline), "j F Y H:i")
+                        lines.append(f"{_('Wajib dikonfirmasi')} — {_('batas')} {when} WIB")
+                reason = _text(item.payload.get("correction_reason"))
+                if reason:
+                    lines.append(f"{_('Alasan ralat')}: {reason}")
+                attachments = item.payload.get("attachments")
+                for attachment in attachments if isinstance(attachments, list) else []:
+                    if not isinstance(attachment, dict):
+                        continue
+                    name, sha = _text(attachment.get("name")), _text(attachment.get("sha256"))
+                    size = attachment.get("size")
+                    lines.append(f"{name} (SHA-256 {sha[:16]}…)")
+                    if isinstance(size, int):
+                        lines.append(f"{name} ({filesizeformat(size)}, SHA-256 {sha})")
+    out = {normalize_line(line) for line in lines}
+    out.update(_FORWARD_LABELS)
+    out.discard("")
+    return out
+
+
 # --- Comparing ---------------------------------------------------------------------------
 
 
-def _copy_lines(cleaned: str, code: str) -> list[str]:
-    """The pasted lines (of the cleaned text) that carry the announcement: no forwarding
-    marks, no footer."""
-    kept = []
-    code = code.lower()
-    for line in cleaned.splitlines():
-        if _FORWARD_LINE.match(line) or _FOOTER_LINE.search(line):
-            continue
-        if code in line.lower():
-            continue
-        kept.append(line)
-    return kept
+def _joined(items) -> str:
+    # Tokens never contain \x1f (it is whitespace to Python, and _TOKEN skips whitespace).
+    return "\x1f" + "\x1f".join(items) + "\x1f"
 
 
-def _find(needle: list[str], haystack: list[str]) -> int:
-    if not needle or len(needle) > len(haystack):
-        return -1
-    joined = "\x1f" + "\x1f".join(haystack) + "\x1f"
-    at = joined.find("\x1f" + "\x1f".join(needle) + "\x1f")
-    return -1 if at < 0 else joined.count("\x1f", 0, at)
+@dataclass
+class Copy:
+    """The pasted text, normalised: its lines, its tokens, where each line's tokens start."""
+
+    lines: list[str]
+    tokens: list[str]
+    #: starts[i]: index of line i's first token (one more entry: the number of tokens).
+    starts: list[int]
+    joined: str
+    #: offsets[i]: where the separator before token i is in `joined` (one more: the last one).
+    offsets: list[int]
+
+    @classmethod
+    def of(cls, cleaned: str) -> Copy:
+        lines = _normal_lines(cleaned)
+        found: list[str] = []
+        starts = []
+        for line in lines:
+            starts.append(len(found))
+            found.extend(_TOKEN.findall(line))
+        starts.append(len(found))
+        offsets = [0]
+        for token in found:
+            offsets.append(offsets[-1] + len(token) + 1)
+        return cls(lines=lines, tokens=found, starts=starts, joined=_joined(found),
+                   offsets=offsets)
+
+    def find(self, needle, end: int | None = None) -> int:
+        """Token index of the first occurrence of `needle` within tokens[:end], or -1.
+        One str.find on the joined tokens: linear (CPython's two-way search on long needles)."""
+        end = len(self.tokens) if end is None else end
+        if not needle or len(needle) > end:
+            return -1
+        at = self.joined.find(_joined(needle), 0, self.offsets[end] + 1)
+        return -1 if at < 0 else bisect.bisect_left(self.offsets, at)
 
 
-def matches(copy: list[str], signed: Signed, allowed: set[str]) -> bool:
-    """The signed body appears whole in the copy; before it, the signed title (unchanged) may
-    appear; every other word around it only repeats metadata (header, signature block,
-    footer)."""
-    title = signed.title_tokens
+def matches(copy: Copy, signed: Signed, allowed: set[str], platform: set[str]) -> bool:
+    """The signed body appears whole in the copy; before it, the signed title may appear; every
+    other line is one the platform prints (whole), or only repeats signed metadata."""
     for body in signed.bodies:
-        at = _find(list(body), copy)
+        at = copy.find(body)
         if at < 0:
             continue
-        prefix, suffix = copy[:at], copy[at + len(body):]
-        title_at = _find(title, prefix)
+        spans = [(at, at + len(body))]
+        title_at = copy.find(signed.title_tokens, end=at)
         if title_at >= 0:
-            prefix = prefix[:title_at] + prefix[title_at + len(title):]
-        if all(t in allowed or not t[0].isalnum() for t in prefix + suffix):
+            spans.append((title_at, title_at + len(signed.title_tokens)))
+        if _only_metadata(copy, spans, allowed, platform):
             return True
     return False
 
 
-def diff_lines(signed: Signed, copy_lines: list[str]) -> list[dict]:
-    """Line differences between the signed version and the copy (normalised lines), bounded
-    by DIFF_MAX_LINES and DIFF_MAX_ROWS."""
+def _only_metadata(copy: Copy, spans: list[tuple[int, int]], allowed: set[str],
+                   platform: set[str]) -> bool:
+    for number, line in enumerate(copy.lines):
+        first, last = copy.starts[number], copy.starts[number + 1]
+        outside = [i for i in range(first, last) if not any(s <= i < e for s, e in spans)]
+        if not outside:
+            continue
+        if len(outside) == last - first and line in platform:
+            continue
+        for i in outside:
+            token = copy.tokens[i]
+            if token[0].isalnum() and token not in allowed:
+                return False
+    return True
+
+
+def diff_lines(signed: Signed, copy: Copy, platform: set[str]) -> list[dict]:
+    """Line differences between the signed version and the copy (normalised lines, the lines
+    the platform prints left out), bounded by DIFF_MAX_LINES and DIFF_MAX_ROWS."""
     official = [x for x in _lines(f"{signed.title}\n{signed.body}") if x]
-    pasted = [x for x in _normal_lines("\n".join(copy_lines)) if x]
+    pasted = [x for x in copy.lines if x and x not in platform]
     head = 0
     while head < min(len(official), len(pasted)) and official[head] == pasted[head]:
         head += 1
@@ -544,13 +662,16 @@ def check_text(*, text: str, user=None, code: str | None = None) -> CheckResult:
     readable = can_see_text(user, announcement)
     result = CheckResult(status=Verdict.GENUINE, message="", code=found.code)
 
-    copy_lines = _copy_lines(cleaned, found.code)
-    copy = [t for line in _normal_lines("\n".join(copy_lines)) for t in _TOKEN.findall(line)]
+    copy = Copy.of(cleaned)
+    platform = platform_lines(announcement, newest_first)
     matched: AnnouncementVersion | None = None
-    if copy and not found.only_code:
+    # Only the lines the platform prints (a footer pasted alone): answered from the code.
+    has_text = any(line and line not in platform for line in copy.lines)
+    if has_text and not found.only_code:
         result.text_compared = True
         allowed = _allowed_extras(announcement, newest_first)
-        matched = next((s.version for s in newest_first if matches(copy, s, allowed)), None)
+        matched = next((s.version for s in newest_first
+                        if matches(copy, s, allowed, platform)), None)
     elif found.version is not None:
         matched = next((v for v in chain if v.number == found.version), None)
     named = next((v for v in chain if v.number == found.version), None)
@@ -582,7 +703,7 @@ def check_text(*, text: str, user=None, code: str | None = None) -> CheckResult:
         if readable:
             reference = signed.get((named or current).pk)
             if reference is not None:
-                result.diff = diff_lines(reference, copy_lines)
+                result.diff = diff_lines(reference, copy, platform)
         return result
     if matched is not None and matched.pk != current.pk:
         result.status = Verdict.OUTDATED

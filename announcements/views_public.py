@@ -86,16 +86,13 @@ class PublicFeed(Feed):
 
     def item_description(self, item: Announcement) -> str:
         version = item.current_version
-        verify = self._verify_url(item)
         lines = [
             f"{item.issuer.name} · {_('Nomor')} {item.reference_number} · "
             f"{_('versi')} {version.number}",
             version.body,
             "",
-            _("Kode verifikasi: %(code)s — cek keaslian: %(url)s")
-            % {"code": f"{item.verify_code}-{version.number}", "url": verify},
-            _("SHA-256: %(hash)s · kunci %(key)s · tanda tangan Ed25519: %(sig)s")
-            % {"hash": version.content_hash, "key": version.key_id, "sig": version.signature},
+            # One definition of the footer: /cek ignores exactly these lines around a copy.
+            *check.feed_footer(item, version),
         ]
         return "\n".join(lines)
 
