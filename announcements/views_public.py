@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -20,13 +20,6 @@ from comms.errors import ServiceError
 
 #: Entries in the public feed.
 FEED_SIZE = 50
-
-
-def _interpolate(template: str, **values: object) -> SafeString:
-    """`template % values` as HTML: the (translated) template and each value escaped, except
-    values that are already safe HTML."""
-    return mark_safe(  # noqa: S308 - every part is escaped just here
-        conditional_escape(template) % {k: conditional_escape(v) for k, v in values.items()})
 
 
 def check_page(request: HttpRequest) -> HttpResponse:
@@ -101,20 +94,17 @@ class PublicFeed(Feed):
         escaped here."""
         version = item.current_version
         verify = settings.SITE_URL + self._verify_url(item)
+        link = format_html('<a href="{}">{}</a>', verify, verify)
         meta = (f"{item.issuer.name} · {_('Nomor')} {item.reference_number} · "
                 f"{_('versi')} {version.number}")
-        code_line = _interpolate(
-            _("Kode verifikasi: %(code)s — cek keaslian: %(url)s"),
-            code=f"{item.verify_code}-{version.number}",
-            url=format_html('<a href="{}">{}</a>', verify, verify),
-        )
-        hash_line = _interpolate(
-            _("SHA-256: %(hash)s · kunci %(key)s · tanda tangan Ed25519: %(sig)s"),
-            hash=version.content_hash, key=version.key_id, sig=version.signature,
-        )
-        return format_html("<p>{}</p>\n{}\n<p>{}</p>\n<p>{}</p>", meta,
+        # One definition of the footer: /cek ignores exactly these lines around a copy.
+        # Each line is escaped, then its (escaped) check URL becomes a link.
+        escaped = (conditional_escape(line) for line in check.feed_footer(item, version))
+        footer = [mark_safe(line.replace(conditional_escape(verify), link))  # noqa: S308
+                  for line in escaped]
+        return format_html("<p>{}</p>\n{}\n{}", meta,
                            mark_safe(version.body_html),  # noqa: S308 - sanitised at write time
-                           code_line, hash_line)
+                           format_html_join("\n", "<p>{}</p>", ((line,) for line in footer)))
 
     def _verify_url(self, item: Announcement) -> str:
         return reverse("announcements:verify",
