@@ -14,9 +14,15 @@ from ninja import Field, Router, Schema, Status
 from channels_app import permissions as perms
 from channels_app import selectors, services
 from channels_app.models import Channel, Thread
-from comms.api import require_scope
+from comms.api import errors, require_scope
 
 router = Router()
+
+#: Reads of one object: bad input (400, 422), no or a wrong credential (401), not allowed
+#: (403), not found or not visible (404).
+_READ_ERRORS = errors(400, 401, 403, 404, 422)
+#: Changes: the same, and not in the state the action needs (409).
+_CHANGE_ERRORS = errors(400, 401, 403, 404, 409, 422)
 
 
 class ChannelIn(Schema):
@@ -64,6 +70,142 @@ class MemberIn(Schema):
     user_id: int
 
 
+# --- What the API answers (the dicts of channel_dict, thread_dict, services.message_data …,
+# field for field and in their order).
+
+
+class ChannelUnitOut(Schema):
+    code: str
+    name: str
+
+
+class ChannelOut(Schema):
+    id: int
+    name: str
+    description: str
+    kind: str
+    unit: ChannelUnitOut
+    read_only: bool
+    post_roles: list[str]
+    archived: bool
+    last_activity_at: str
+    unread: int
+    can_post: bool
+
+
+class ChannelsOut(Schema):
+    channels: list[ChannelOut]
+
+
+class OneChannelOut(Schema):
+    channel: ChannelOut
+
+
+class OkOut(Schema):
+    ok: bool
+
+
+class ThreadOut(Schema):
+    id: int
+    channel_id: int | None
+    announcement_id: int | None = Field(description="set for an announcement's clarification")
+    title: str
+    created_at: str
+    last_activity_at: str
+    resolved: bool
+    unread: int
+
+
+class ThreadsOut(Schema):
+    threads: list[ThreadOut]
+
+
+class OneThreadOut(Schema):
+    thread: ThreadOut
+
+
+class AuthorOut(Schema):
+    id: int
+    name: str
+
+
+class MessageOut(Schema):
+    id: int
+    thread_id: int
+    author: AuthorOut
+    body: str = Field(description="empty for a deleted or hidden message")
+    body_html: str
+    reply_to: int | None
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+    hidden: bool
+    hidden_reason: str
+    official: bool
+
+
+class OneMessageOut(Schema):
+    message: MessageOut
+
+
+class MessagesOut(Schema):
+    thread: ThreadOut
+    messages: list[MessageOut]
+    has_more: bool
+
+
+class ReadPositionOut(Schema):
+    last_read_id: int
+
+
+class RevisionOut(Schema):
+    body: str
+    body_html: str
+    written_at: str
+    replaced_at: str
+
+
+class RevisionsOut(Schema):
+    message: MessageOut
+    revisions: list[RevisionOut]
+
+
+class OfficialAnswerOut(Schema):
+    message_id: int
+    announcement_id: int
+    version: int
+    signed_at: str
+    key_id: str
+    payload: str = Field(description="the signed RFC 8785 bytes, as text")
+    signature: str = Field(description="Ed25519 over `payload`, base64")
+    valid: bool
+
+
+class OneOfficialAnswerOut(Schema):
+    official_answer: OfficialAnswerOut
+
+
+class ClarificationOut(Schema):
+    thread: ThreadOut
+    messages: list[MessageOut]
+    official_answers: list[OfficialAnswerOut]
+
+
+class SearchChannelOut(Schema):
+    id: int
+    name: str
+
+
+class SearchResultOut(Schema):
+    message: MessageOut
+    thread_title: str
+    channel: SearchChannelOut
+
+
+class SearchOut(Schema):
+    results: list[SearchResultOut]
+
+
 def channel_dict(channel: Channel, *, user, unread: int | None = None) -> dict[str, Any]:
     return {
         "id": channel.pk,
@@ -84,7 +226,7 @@ def thread_dict(thread: Thread, unread: int = 0) -> dict[str, Any]:
     return {**services.thread_data(thread), "unread": unread}
 
 
-@router.get("/channels")
+@router.get("/channels", response={200: ChannelsOut, **errors(401, 403)})
 def list_channels(request: HttpRequest):
     require_scope(request, "read")
     user = request.auth
@@ -92,14 +234,14 @@ def list_channels(request: HttpRequest):
     return {"channels": [channel_dict(c, user=user) for c in channels]}
 
 
-@router.post("/channels", response={201: dict})
+@router.post("/channels", response={201: OneChannelOut, **_CHANGE_ERRORS})
 def create_channel(request: HttpRequest, payload: ChannelIn):
     require_scope(request, "write")
     channel = services.channel_create(actor=request.auth, **payload.dict())
     return Status(201, {"channel": channel_dict(channel, user=request.auth, unread=0)})
 
 
-@router.get("/channels/{int:channel_id}")
+@router.get("/channels/{int:channel_id}", response={200: OneChannelOut, **_READ_ERRORS})
 def get_channel(request: HttpRequest, channel_id: int):
     require_scope(request, "read")
     channel = perms.access_channel(request.auth, channel_id)
@@ -107,7 +249,8 @@ def get_channel(request: HttpRequest, channel_id: int):
     return {"channel": channel_dict(channel, user=request.auth, unread=unread)}
 
 
-@router.post("/channels/{int:channel_id}/archive")
+@router.post("/channels/{int:channel_id}/archive",
+             response={200: OneChannelOut, **_CHANGE_ERRORS})
 def archive_channel(request: HttpRequest, channel_id: int, payload: ArchiveIn):
     require_scope(request, "write")
     channel = services.channel_set_archived(
@@ -116,7 +259,7 @@ def archive_channel(request: HttpRequest, channel_id: int, payload: ArchiveIn):
     return {"channel": channel_dict(channel, user=request.auth)}
 
 
-@router.post("/channels/{int:channel_id}/members", response={201: dict})
+@router.post("/channels/{int:channel_id}/members", response={201: OkOut, **_CHANGE_ERRORS})
 def add_member(request: HttpRequest, channel_id: int, payload: MemberIn):
     require_scope(request, "write")
     services.channel_member_add(actor=request.auth, channel_id=channel_id,
@@ -124,14 +267,15 @@ def add_member(request: HttpRequest, channel_id: int, payload: MemberIn):
     return Status(201, {"ok": True})
 
 
-@router.delete("/channels/{int:channel_id}/members/{int:user_id}", response={204: None})
+@router.delete("/channels/{int:channel_id}/members/{int:user_id}",
+               response={204: None, **_CHANGE_ERRORS})
 def remove_member(request: HttpRequest, channel_id: int, user_id: int):
     require_scope(request, "write")
     services.channel_member_remove(actor=request.auth, channel_id=channel_id, user_id=user_id)
     return Status(204, None)
 
 
-@router.get("/channels/{int:channel_id}/threads")
+@router.get("/channels/{int:channel_id}/threads", response={200: ThreadsOut, **_READ_ERRORS})
 def list_threads(request: HttpRequest, channel_id: int):
     require_scope(request, "read")
     channel = perms.access_channel(request.auth, channel_id)
@@ -139,7 +283,8 @@ def list_threads(request: HttpRequest, channel_id: int):
     return {"threads": [thread_dict(t, t.unread) for t in threads]}
 
 
-@router.post("/channels/{int:channel_id}/threads", response={201: dict})
+@router.post("/channels/{int:channel_id}/threads",
+             response={201: OneThreadOut, **_CHANGE_ERRORS, **errors(429)})
 def create_thread(request: HttpRequest, channel_id: int, payload: ThreadIn):
     require_scope(request, "write")
     thread = services.thread_create(
@@ -148,7 +293,7 @@ def create_thread(request: HttpRequest, channel_id: int, payload: ThreadIn):
     return Status(201, {"thread": thread_dict(thread)})
 
 
-@router.get("/threads/{int:thread_id}/messages")
+@router.get("/threads/{int:thread_id}/messages", response={200: MessagesOut, **_READ_ERRORS})
 def list_messages(request: HttpRequest, thread_id: int, after: int | None = None):
     require_scope(request, "read")
     thread = perms.access_thread(request.auth, thread_id)
@@ -161,7 +306,8 @@ def list_messages(request: HttpRequest, thread_id: int, after: int | None = None
     }
 
 
-@router.post("/threads/{int:thread_id}/messages", response={201: dict})
+@router.post("/threads/{int:thread_id}/messages",
+             response={201: OneMessageOut, **_CHANGE_ERRORS, **errors(429)})
 def post_message(request: HttpRequest, thread_id: int, payload: MessageIn):
     require_scope(request, "write")
     message = services.message_post(
@@ -170,7 +316,7 @@ def post_message(request: HttpRequest, thread_id: int, payload: MessageIn):
     return Status(201, {"message": services.message_data(message)})
 
 
-@router.post("/threads/{int:thread_id}/read")
+@router.post("/threads/{int:thread_id}/read", response={200: ReadPositionOut, **_CHANGE_ERRORS})
 def mark_read(request: HttpRequest, thread_id: int, payload: ReadIn):
     require_scope(request, "write")
     position = services.thread_mark_read(actor=request.auth, thread_id=thread_id,
@@ -178,7 +324,7 @@ def mark_read(request: HttpRequest, thread_id: int, payload: ReadIn):
     return {"last_read_id": position}
 
 
-@router.post("/threads/{int:thread_id}/resolve")
+@router.post("/threads/{int:thread_id}/resolve", response={200: OneThreadOut, **_CHANGE_ERRORS})
 def resolve_thread(request: HttpRequest, thread_id: int, payload: ResolveIn):
     require_scope(request, "write")
     thread = services.thread_set_resolved(actor=request.auth, thread_id=thread_id,
@@ -186,7 +332,8 @@ def resolve_thread(request: HttpRequest, thread_id: int, payload: ResolveIn):
     return {"thread": thread_dict(thread)}
 
 
-@router.patch("/messages/{int:message_id}")
+@router.patch("/messages/{int:message_id}",
+              response={200: OneMessageOut, **_CHANGE_ERRORS, **errors(429)})
 def edit_message(request: HttpRequest, message_id: int, payload: MessageEdit):
     require_scope(request, "write")
     message = services.message_edit(actor=request.auth, message_id=message_id,
@@ -194,14 +341,14 @@ def edit_message(request: HttpRequest, message_id: int, payload: MessageEdit):
     return {"message": services.message_data(message)}
 
 
-@router.delete("/messages/{int:message_id}")
+@router.delete("/messages/{int:message_id}", response={200: OneMessageOut, **_CHANGE_ERRORS})
 def delete_message(request: HttpRequest, message_id: int):
     require_scope(request, "write")
     message = services.message_delete(actor=request.auth, message_id=message_id)
     return {"message": services.message_data(message)}
 
 
-@router.get("/messages/{int:message_id}/revisions")
+@router.get("/messages/{int:message_id}/revisions", response={200: RevisionsOut, **_READ_ERRORS})
 def message_revisions(request: HttpRequest, message_id: int):
     require_scope(request, "read")
     message = selectors.message_with_history(perms.access_message(request.auth, message_id))
@@ -215,7 +362,7 @@ def message_revisions(request: HttpRequest, message_id: int):
     }
 
 
-@router.post("/messages/{int:message_id}/hide")
+@router.post("/messages/{int:message_id}/hide", response={200: OneMessageOut, **_CHANGE_ERRORS})
 def hide_message(request: HttpRequest, message_id: int, payload: HideIn):
     require_scope(request, "write")
     message = services.message_hide(actor=request.auth, message_id=message_id,
@@ -223,7 +370,8 @@ def hide_message(request: HttpRequest, message_id: int, payload: HideIn):
     return {"message": services.message_data(message)}
 
 
-@router.post("/messages/{int:message_id}/official", response={201: dict})
+@router.post("/messages/{int:message_id}/official",
+             response={201: OneOfficialAnswerOut, **_CHANGE_ERRORS})
 def mark_official(request: HttpRequest, message_id: int):
     require_scope(request, "publish")
     answer = services.official_answer_mark(actor=request.auth, message_id=message_id)
@@ -245,7 +393,8 @@ def official_dict(check: selectors.AnswerCheck) -> dict[str, Any]:
     }
 
 
-@router.get("/announcements/{int:announcement_id}/thread")
+@router.get("/announcements/{int:announcement_id}/thread",
+            response={200: ClarificationOut, **_READ_ERRORS, **errors(409)})
 def announcement_thread(request: HttpRequest, announcement_id: int):
     require_scope(request, "read")
     thread = services.clarification_thread_for(actor=request.auth,
@@ -260,7 +409,7 @@ def announcement_thread(request: HttpRequest, announcement_id: int):
     }
 
 
-@router.get("/channels/search")
+@router.get("/channels/search", response={200: SearchOut, **errors(400, 401, 403, 422, 429)})
 def search(request: HttpRequest, q: str = ""):
     require_scope(request, "read")
     results = selectors.search_messages(request.auth, q)
