@@ -13,14 +13,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from announcements import receipts as receipt_services
 from announcements import selectors, services
 from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
 from announcements.permissions import access_announcement, can_read, is_issuer_staff
-from comms.api import errors, require_scope
+from comms.api import JsonDateTime, errors, require_scope
 from comms.realtime import pushes_after
 
 router = Router()
@@ -37,7 +37,7 @@ def _ip(request: HttpRequest) -> str | None:
 
 class AudienceIn(Schema):
     units: list[str] = Field(default_factory=list, max_length=500)
-    include_subunits: bool = True
+    include_subunits: StrictBool = True
     roles: list[str] = Field(default_factory=list, max_length=10)
 
 
@@ -49,8 +49,8 @@ class AnnouncementIn(Schema):
     priority: Priority = Priority.BIASA
     classification: Classification = Classification.INTERNAL
     audience: AudienceIn
-    requires_ack: bool = False
-    ack_deadline: datetime | None = None
+    requires_ack: StrictBool = False
+    ack_deadline: JsonDateTime | None = None
 
 
 class AnnouncementEditIn(Schema):
@@ -60,12 +60,12 @@ class AnnouncementEditIn(Schema):
     priority: Priority = Priority.BIASA
     classification: Classification = Classification.INTERNAL
     audience: AudienceIn | None = None
-    requires_ack: bool = False
-    ack_deadline: datetime | None = None
+    requires_ack: StrictBool = False
+    ack_deadline: JsonDateTime | None = None
 
 
 class PublishIn(Schema):
-    publish_at: datetime | None = None
+    publish_at: JsonDateTime | None = None
 
 
 class CommentIn(Schema):
@@ -76,7 +76,7 @@ class CorrectionIn(Schema):
     title: str = Field(max_length=10_000)
     body: str = Field(max_length=services.MAX_BODY * 2)
     reason: str = Field(max_length=10_000)
-    requires_reack: bool = False
+    requires_reack: StrictBool = False
 
 
 class ReasonIn(Schema):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from announcements import receipt_selectors as selectors
 from announcements import receipts
@@ -23,7 +23,8 @@ MAX_LIMIT = 500
 
 
 class AckIn(Schema):
-    version: int = Field(ge=1, le=1_000_000)
+    # Strict: `true` is not version 1, nor "2" or 2.0 version 2 (issue 14).
+    version: StrictInt = Field(ge=1, le=1_000_000)
 
 
 class ReceiptOut(Schema):

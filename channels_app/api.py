@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from pydantic import StrictBool, StrictInt
 
 from channels_app import permissions as perms
 from channels_app import selectors, services
@@ -31,8 +32,8 @@ class ChannelIn(Schema):
     unit_code: str | None = None
     description: str = ""
     member_unit_codes: list[str] = Field(default_factory=list)
-    member_user_ids: list[int] = Field(default_factory=list)
-    read_only: bool = False
+    member_user_ids: list[StrictInt] = Field(default_factory=list)
+    read_only: StrictBool = False
     post_roles: list[str] = Field(default_factory=list)
 
 
@@ -43,7 +44,7 @@ class ThreadIn(Schema):
 
 class MessageIn(Schema):
     body: str
-    reply_to: int | None = None
+    reply_to: StrictInt | None = None
 
 
 class MessageEdit(Schema):
@@ -55,19 +56,19 @@ class HideIn(Schema):
 
 
 class ResolveIn(Schema):
-    resolved: bool = True
+    resolved: StrictBool = True
 
 
 class ReadIn(Schema):
-    up_to: int | None = None
+    up_to: StrictInt | None = None
 
 
 class ArchiveIn(Schema):
-    archived: bool = True
+    archived: StrictBool = True
 
 
 class MemberIn(Schema):
-    user_id: int
+    user_id: StrictInt
 
 
 # --- What the API answers (the dicts of channel_dict, thread_dict, services.message_data …,

@@ -167,7 +167,11 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
-        loc = [str(part) for part in error.get("loc", []) if part not in ("body", "payload")]
+        loc = [str(part) for part in error.get("loc", [])]
+        # ("body", "payload", "title") names the field "title"; only that prefix goes, so
+        # that a field that is itself called `body` keeps its name.
+        if loc[:1] == ["body"]:
+            loc = loc[2:] if loc[1:2] == ["payload"] else loc[1:]
         fields.setdefault(".".join(loc) or "__all__", []).append(error.get("msg", "invalid"))
     return error_response(request, 422, "invalid_input", "Masukan tidak valid.", fields)
 
