@@ -21,9 +21,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from asgiref.sync import iscoroutinefunction
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.log import log_response
@@ -197,9 +198,16 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error_response(request, exc.status_code, f"http_{exc.status_code}", str(exc))
 
 
+#: Errors of the request itself that Django answers with 400 (and logs, SuspiciousOperation to
+#: the security logger): a multipart body without a boundary, too many fields, a bad host …
+_DJANGO_BAD_REQUESTS = (BadRequest, MultiPartParserError, SuspiciousOperation)
+
+
 @api.exception_handler(Exception)
 def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     """Anything unhandled: logged with its traceback, answered without it (also in DEBUG)."""
+    if isinstance(exc, _DJANGO_BAD_REQUESTS):
+        raise exc  # Django's 400, made JSON by api_errors_as_json
     response = error_response(request, 500, "server_error", _("Terjadi kesalahan; coba lagi."))
     log_response("Internal Server Error: %s", request.path, response=response, request=request,
                  exception=exc)

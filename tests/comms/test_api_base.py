@@ -102,3 +102,26 @@ def test_invalid_input_keeps_its_format(personas):
                            content_type="application/json")
     error = _assert_error(response, 422, "invalid_input")
     assert list(error["fields"]) == ["version"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_a_multipart_body_without_a_boundary_is_a_json_400(personas, settings, debug):
+    # Django answers its own MultiPartParserError with 400; it must not become a 500 (nor,
+    # with DEBUG on, ninja's traceback page).
+    settings.DEBUG = debug
+    _token, secret = token_create(user=personas.smg_author, name="t", scopes=["read", "write"])
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}", raise_request_exception=False)
+    response = client.post("/api/v1/announcements/1/attachments", b"--x--\r\n",
+                           content_type="multipart/form-data")
+    text = response.content.decode()
+    _assert_error(response, 400, "bad_request")
+    assert "Traceback" not in text and "boundary" not in text.lower()
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_upload_limit_is_a_json_400(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    response = client.post("/api/v1/check", {"text": "a" * 2_000},
+                           content_type="application/json")
+    _assert_error(response, 400, "bad_request")
