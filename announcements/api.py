@@ -20,7 +20,7 @@ from announcements import selectors, services
 from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
 from announcements.permissions import access_announcement, can_read, is_issuer_staff
-from comms.api import JsonDateTime, errors, require_scope
+from comms.api import JsonDateTime, OutSchema, errors, require_scope
 from comms.realtime import pushes_after
 
 router = Router()
@@ -89,18 +89,18 @@ class ReasonIn(Schema):
 # code did not set is left out exactly as before, and one set to None stays null.
 
 
-class UnitRefOut(Schema):
+class UnitRefOut(OutSchema):
     code: str
     name: str
 
 
-class AudienceOut(Schema):
+class AudienceOut(OutSchema):
     units: list[str]
     include_subunits: bool
     roles: list[str]
 
 
-class AttachmentOut(Schema):
+class AttachmentOut(OutSchema):
     id: int
     name: str
     content_type: str
@@ -108,7 +108,7 @@ class AttachmentOut(Schema):
     sha256: str
 
 
-class VersionOut(Schema):
+class VersionOut(OutSchema):
     number: int
     state: str
     title: str
@@ -129,12 +129,12 @@ class VersionDetailOut(VersionOut):
     log_index: int | None = Field(description="index in the transparency log")
 
 
-class VerificationStatusOut(Schema):
+class VerificationStatusOut(OutSchema):
     status: str = Field(description="valid | superseded | withdrawn | invalid")
     problems: list[str]
 
 
-class WithdrawalOut(Schema):
+class WithdrawalOut(OutSchema):
     reason: str
     withdrawn_at: str | None
     payload: str
@@ -143,7 +143,7 @@ class WithdrawalOut(Schema):
     content_hash: str
 
 
-class AnnouncementOut(Schema):
+class AnnouncementOut(OutSchema):
     id: int
     status: str
     verify_code: str
@@ -170,7 +170,7 @@ class AnnouncementDetailOut(AnnouncementOut):
     withdrawal: WithdrawalOut = Field(None, description="present once withdrawn")
 
 
-class KeyOut(Schema):
+class KeyOut(OutSchema):
     key_id: str
     unit: UnitRefOut
     public_key: str = Field(description="raw Ed25519 public key, base64")
@@ -180,7 +180,7 @@ class KeyOut(Schema):
     revoked_at: str | None
 
 
-class VerificationOut(Schema):
+class VerificationOut(OutSchema):
     """`status` and `code` always; the rest only for a code that names an announcement, and
     `title`/`withdrawal_reason` only for those who may read it."""
 

@@ -15,7 +15,7 @@ from ninja import Field, Query, Router, Schema
 
 from announcements import checkpoints, log_selectors, log_services
 from announcements.check import CheckIn, CheckOut, check_text_request
-from comms.api import errors
+from comms.api import OutSchema, errors
 
 router = Router()
 
@@ -30,7 +30,7 @@ class LogKeyOut(Schema):
     vkey: str = Field(description="signed-note verifier key: name+hash+base64(0x01||key)")
 
 
-class WitnessOut(Schema):
+class WitnessOut(OutSchema):
     name: str
     operator: str
     cosigned_tree_size: int | None
@@ -156,7 +156,7 @@ class CosignatureIn(Schema):
     note: str = Field(..., max_length=checkpoints.MAX_NOTE_BYTES)
 
 
-class AcceptedCosignatureOut(Schema):
+class AcceptedCosignatureOut(OutSchema):
     witness: str
     tree_size: int
 

@@ -13,7 +13,7 @@ from announcements import receipts
 from announcements.models import Receipt
 from announcements.permissions import access_receipt_stats
 from announcements.signing import rfc3339
-from comms.api import errors, require_scope
+from comms.api import OutSchema, errors, require_scope
 from comms.errors import ServiceError
 
 router = Router()
@@ -27,7 +27,7 @@ class AckIn(Schema):
     version: StrictInt = Field(ge=1, le=1_000_000)
 
 
-class ReceiptOut(Schema):
+class ReceiptOut(OutSchema):
     announcement: int
     delivered_at: str | None
     read_at: str | None
@@ -42,7 +42,7 @@ class AckOut(ReceiptOut):
     changed: bool = Field(description="false when this version was already acknowledged")
 
 
-class UnitCountOut(Schema):
+class UnitCountOut(OutSchema):
     unit: str
     total: int
     delivered: int
@@ -50,7 +50,7 @@ class UnitCountOut(Schema):
     acknowledged: int
 
 
-class SummaryOut(Schema):
+class SummaryOut(OutSchema):
     total: int
     delivered: int
     read: int
@@ -58,14 +58,14 @@ class SummaryOut(Schema):
     by_unit: list[UnitCountOut] = Field(description="each unit counting its whole subtree")
 
 
-class RecipientOut(Schema):
+class RecipientOut(OutSchema):
     id: int
     full_name: str
     nip: str | None
     position: str
 
 
-class ReceiptItemOut(Schema):
+class ReceiptItemOut(OutSchema):
     # The receipt's fields in the middle, as `_item` builds it.
     user: RecipientOut
     unit: str
@@ -80,7 +80,7 @@ class ReceiptItemOut(Schema):
     escalated: bool
 
 
-class ReceiptPageOut(Schema):
+class ReceiptPageOut(OutSchema):
     count: int
     limit: int
     offset: int

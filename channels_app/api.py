@@ -15,7 +15,7 @@ from pydantic import StrictBool, StrictInt
 from channels_app import permissions as perms
 from channels_app import selectors, services
 from channels_app.models import Channel, Thread
-from comms.api import errors, require_scope
+from comms.api import OutSchema, errors, require_scope
 
 router = Router()
 
@@ -75,12 +75,12 @@ class MemberIn(Schema):
 # field for field and in their order).
 
 
-class ChannelUnitOut(Schema):
+class ChannelUnitOut(OutSchema):
     code: str
     name: str
 
 
-class ChannelOut(Schema):
+class ChannelOut(OutSchema):
     id: int
     name: str
     description: str
@@ -94,19 +94,19 @@ class ChannelOut(Schema):
     can_post: bool
 
 
-class ChannelsOut(Schema):
+class ChannelsOut(OutSchema):
     channels: list[ChannelOut]
 
 
-class OneChannelOut(Schema):
+class OneChannelOut(OutSchema):
     channel: ChannelOut
 
 
-class OkOut(Schema):
+class OkOut(OutSchema):
     ok: bool
 
 
-class ThreadOut(Schema):
+class ThreadOut(OutSchema):
     id: int
     channel_id: int | None
     announcement_id: int | None = Field(description="set for an announcement's clarification")
@@ -117,20 +117,20 @@ class ThreadOut(Schema):
     unread: int
 
 
-class ThreadsOut(Schema):
+class ThreadsOut(OutSchema):
     threads: list[ThreadOut]
 
 
-class OneThreadOut(Schema):
+class OneThreadOut(OutSchema):
     thread: ThreadOut
 
 
-class AuthorOut(Schema):
+class AuthorOut(OutSchema):
     id: int
     name: str
 
 
-class MessageOut(Schema):
+class MessageOut(OutSchema):
     id: int
     thread_id: int
     author: AuthorOut
@@ -145,33 +145,33 @@ class MessageOut(Schema):
     official: bool
 
 
-class OneMessageOut(Schema):
+class OneMessageOut(OutSchema):
     message: MessageOut
 
 
-class MessagesOut(Schema):
+class MessagesOut(OutSchema):
     thread: ThreadOut
     messages: list[MessageOut]
     has_more: bool
 
 
-class ReadPositionOut(Schema):
+class ReadPositionOut(OutSchema):
     last_read_id: int
 
 
-class RevisionOut(Schema):
+class RevisionOut(OutSchema):
     body: str
     body_html: str
     written_at: str
     replaced_at: str
 
 
-class RevisionsOut(Schema):
+class RevisionsOut(OutSchema):
     message: MessageOut
     revisions: list[RevisionOut]
 
 
-class OfficialAnswerOut(Schema):
+class OfficialAnswerOut(OutSchema):
     message_id: int
     announcement_id: int
     version: int
@@ -182,28 +182,28 @@ class OfficialAnswerOut(Schema):
     valid: bool
 
 
-class OneOfficialAnswerOut(Schema):
+class OneOfficialAnswerOut(OutSchema):
     official_answer: OfficialAnswerOut
 
 
-class ClarificationOut(Schema):
+class ClarificationOut(OutSchema):
     thread: ThreadOut
     messages: list[MessageOut]
     official_answers: list[OfficialAnswerOut]
 
 
-class SearchChannelOut(Schema):
+class SearchChannelOut(OutSchema):
     id: int
     name: str
 
 
-class SearchResultOut(Schema):
+class SearchResultOut(OutSchema):
     message: MessageOut
     thread_title: str
     channel: SearchChannelOut
 
 
-class SearchOut(Schema):
+class SearchOut(OutSchema):
     results: list[SearchResultOut]
 
 

@@ -29,11 +29,11 @@ from django.utils import timezone
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from comms.errors import ServiceError
 
@@ -86,13 +86,19 @@ api = NinjaAPI(
 )
 
 
-class ErrorDetail(Schema):
+class OutSchema(BaseModel):
+    """Base of the response schemas. The operations build plain dicts, so plain pydantic
+    validates them: ninja's Schema wraps every nested object in a getter for ORM objects,
+    which made a page of 200 inbox items about three times slower to check."""
+
+
+class ErrorDetail(OutSchema):
     code: str = Field(description="what went wrong, for programs: not_found, invalid_input …")
     message: str = Field(description="for people, in the request's language")
     fields: dict[str, list[str]] = Field(description="per input field (dotted path): messages")
 
 
-class ErrorOut(Schema):
+class ErrorOut(OutSchema):
     """The one error shape of the API, whatever the status."""
 
     error: ErrorDetail
