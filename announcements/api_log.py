@@ -116,7 +116,7 @@ class InclusionOut(Schema):
     inclusion_path: list[str]
 
 
-@router.get("/log/proof/inclusion", response={200: InclusionOut, **errors(400, 422)},
+@router.get("/log/proof/inclusion", response={200: InclusionOut, **errors(400, 404, 422)},
             auth=None)
 def get_inclusion_proof(request: HttpRequest, query: Query[InclusionQuery]):
     """RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves."""
@@ -140,7 +140,7 @@ class ConsistencyOut(Schema):
     consistency_path: list[str]
 
 
-@router.get("/log/proof/consistency", response={200: ConsistencyOut, **errors(400, 422)},
+@router.get("/log/proof/consistency", response={200: ConsistencyOut, **errors(400, 404, 422)},
             auth=None)
 def get_consistency_proof(request: HttpRequest, query: Query[ConsistencyQuery]):
     """RFC 9162 consistency proof that the tree of size `from` is a prefix of size `to`."""
