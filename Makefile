@@ -1,6 +1,7 @@
 # comms — the two commands of the README, and a few helpers.
 #   make run   set up (venv, dependencies, database, demo data) and serve on http://$(HOST):$(PORT)
-#   make test  set up the dev dependencies, lint, and run the whole test suite
+#   make test  set up the dev dependencies, lint, and run the whole test suite (with the API
+#              robustness run, tests/comms/test_schemathesis.py; alone: make api-check)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ PORT ?= 8000
 DEMO_PASSWORD ?= jateng-demo-2026
 RUN_ENV := DEBUG=$${DEBUG:-true} DEMO_PASSWORD=$(DEMO_PASSWORD)
 
-.PHONY: run test lint bench worker messages clean
+.PHONY: run test lint api-check bench worker messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ test: $(VENV)/.req-dev
 
 lint: $(VENV)/.req-dev
 	$(BIN)/ruff check .
+
+# Only the API robustness run (schemathesis against a real server; part of `make test` too).
+api-check: $(VENV)/.req-dev
+	$(BIN)/pytest -m schemathesis $(PYTEST_ARGS)
 
 bench: $(VENV)/.req-dev
 	$(BIN)/python -m bench

@@ -14,8 +14,12 @@ from accounts.models import Unit, User
 from accounts.permissions import access_unit, user_has_mfa
 from comms.api import require_scope
 from comms.params import QueryInt
+from comms.api import errors, require_scope
 
 router = Router()
+
+#: Bad input (400, 422), no or a wrong credential (401), scope (403), unit not visible (404).
+_LOOKUP_ERRORS = errors(400, 401, 403, 404, 422)
 
 
 class UnitOut(Schema):
@@ -66,7 +70,8 @@ def person_out(user: User) -> PersonOut:
     )
 
 
-@router.get("/me", response=MeOut, summary="The authenticated person")
+@router.get("/me", response={200: MeOut, **errors(401, 403)},
+            summary="The authenticated person")
 def me(request: HttpRequest) -> MeOut:
     require_scope(request, "read")
     user: User = request.auth  # type: ignore[attr-defined]
@@ -81,7 +86,8 @@ def me(request: HttpRequest) -> MeOut:
     )
 
 
-@router.get("/units", response=list[UnitOut], summary="Units directly under a unit")
+@router.get("/units", response={200: list[UnitOut], **_LOOKUP_ERRORS},
+            summary="Units directly under a unit")
 def units(request: HttpRequest, parent: str | None = None) -> list[UnitOut]:
     """Children of `parent` (a unit code); without it, the root (the province)."""
     require_scope(request, "read")
@@ -90,13 +96,14 @@ def units(request: HttpRequest, parent: str | None = None) -> list[UnitOut]:
     return [unit_out(u) for u in selectors.child_units(parent or None)]
 
 
-@router.get("/units/{code}", response=UnitOut, summary="One unit")
+@router.get("/units/{code}", response={200: UnitOut, **_LOOKUP_ERRORS}, summary="One unit")
 def unit(request: HttpRequest, code: str) -> UnitOut:
     require_scope(request, "read")
     return unit_out(access_unit(request.auth, code))  # type: ignore[attr-defined]
 
 
-@router.get("/users", response=list[PersonOut], summary="Directory search")
+@router.get("/users", response={200: list[PersonOut], **_LOOKUP_ERRORS},
+            summary="Directory search")
 def users(
     request: HttpRequest, unit: str | None = None, q: str = "", limit: QueryInt = 50
 ) -> list[PersonOut]:

@@ -13,19 +13,24 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from announcements import receipts as receipt_services
 from announcements import selectors, services
 from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
 from announcements.permissions import access_announcement, can_read, is_issuer_staff
-from comms.api import require_scope
+from comms.api import JsonDateTime, OutSchema, errors, require_scope
 from comms.client_ip import client_address
 from comms.params import Offset, QueryInt
 from comms.realtime import pushes_after
 
 router = Router()
+
+#: What an operation on one announcement may answer besides success: bad input (400, 422),
+#: no or a wrong credential (401), not allowed (403), not found or not visible (404), not in
+#: the state the action needs (409).
+_CHANGE_ERRORS = errors(400, 401, 403, 404, 409, 422)
 
 
 def _ip(request: HttpRequest) -> str | None:
@@ -34,7 +39,7 @@ def _ip(request: HttpRequest) -> str | None:
 
 class AudienceIn(Schema):
     units: list[str] = Field(default_factory=list, max_length=500)
-    include_subunits: bool = True
+    include_subunits: StrictBool = True
     roles: list[str] = Field(default_factory=list, max_length=10)
 
 
@@ -46,8 +51,8 @@ class AnnouncementIn(Schema):
     priority: Priority = Priority.BIASA
     classification: Classification = Classification.INTERNAL
     audience: AudienceIn
-    requires_ack: bool = False
-    ack_deadline: datetime | None = None
+    requires_ack: StrictBool = False
+    ack_deadline: JsonDateTime | None = None
 
 
 class AnnouncementEditIn(Schema):
@@ -57,12 +62,12 @@ class AnnouncementEditIn(Schema):
     priority: Priority = Priority.BIASA
     classification: Classification = Classification.INTERNAL
     audience: AudienceIn | None = None
-    requires_ack: bool = False
-    ack_deadline: datetime | None = None
+    requires_ack: StrictBool = False
+    ack_deadline: JsonDateTime | None = None
 
 
 class PublishIn(Schema):
-    publish_at: datetime | None = None
+    publish_at: JsonDateTime | None = None
 
 
 class CommentIn(Schema):
@@ -73,11 +78,128 @@ class CorrectionIn(Schema):
     title: str = Field(max_length=10_000)
     body: str = Field(max_length=services.MAX_BODY * 2)
     reason: str = Field(max_length=10_000)
-    requires_reack: bool = False
+    requires_reack: StrictBool = False
 
 
 class ReasonIn(Schema):
     reason: str = Field(max_length=10_000)
+
+
+# --- What the API answers: the dicts built below, field for field and in their order. -------
+# A key that only some answers carry has the default None without `| None` (absent, never
+# null); the operations that return such answers dump with exclude_unset, so that a key the
+# code did not set is left out exactly as before, and one set to None stays null.
+
+
+class UnitRefOut(OutSchema):
+    code: str
+    name: str
+
+
+class AudienceOut(OutSchema):
+    units: list[str]
+    include_subunits: bool
+    roles: list[str]
+
+
+class AttachmentOut(OutSchema):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class VersionOut(OutSchema):
+    number: int
+    state: str
+    title: str
+    reason: str
+    requires_reack: bool
+    published_at: str | None
+    content_hash: str | None
+    key_id: str | None
+    attachments: list[AttachmentOut]
+
+
+class VersionDetailOut(VersionOut):
+    body: str
+    body_html: str
+    payload: str | None = Field(description="the signed RFC 8785 bytes, as text")
+    signature: str | None = Field(description="Ed25519 over `payload`, base64")
+    scheduled_for: str | None
+    log_index: int | None = Field(description="index in the transparency log")
+
+
+class VerificationStatusOut(OutSchema):
+    status: str = Field(description="valid | superseded | withdrawn | invalid")
+    problems: list[str]
+
+
+class WithdrawalOut(OutSchema):
+    reason: str
+    withdrawn_at: str | None
+    payload: str
+    signature: str
+    key_id: str
+    content_hash: str
+
+
+class AnnouncementOut(OutSchema):
+    id: int
+    status: str
+    verify_code: str
+    issuer: UnitRefOut
+    reference_number: str
+    priority: str
+    classification: str
+    audience: AudienceOut
+    requires_ack: bool
+    ack_deadline: str | None
+    published_at: str | None
+    current_version: VersionOut | None
+
+
+class AnnouncementListItemOut(AnnouncementOut):
+    read_at: str | None = Field(None, description="inbox only (absent for mine=issued)")
+    acknowledged_at: str | None = Field(None, description="inbox only (absent for mine=issued)")
+
+
+class AnnouncementDetailOut(AnnouncementOut):
+    current_version: VersionDetailOut | None
+    versions: list[VersionDetailOut] = Field(description="the published ones; issuer staff: all")
+    verification: VerificationStatusOut = Field(None, description="absent without a version")
+    withdrawal: WithdrawalOut = Field(None, description="present once withdrawn")
+
+
+class KeyOut(OutSchema):
+    key_id: str
+    unit: UnitRefOut
+    public_key: str = Field(description="raw Ed25519 public key, base64")
+    algorithm: str
+    valid_from: str | None
+    valid_until: str | None
+    revoked_at: str | None
+
+
+class VerificationOut(OutSchema):
+    """`status` and `code` always; the rest only for a code that names an announcement, and
+    `title`/`withdrawal_reason` only for those who may read it."""
+
+    status: str = Field(description="valid | superseded | withdrawn | invalid | unknown")
+    code: str
+    version: int = Field(None)
+    issuer: UnitRefOut = Field(None)
+    reference_number: str = Field(None)
+    classification: str = Field(None)
+    published_at: str | None = Field(None)
+    content_hash: str = Field(None)
+    current_version: int = Field(None)
+    current_url: str = Field(None)
+    current_verify_url: str = Field(None)
+    withdrawn_at: str | None = Field(None)
+    withdrawal_reason: str | None = Field(None)
+    title: str = Field(None)
 
 
 def _content(payload: AnnouncementIn | AnnouncementEditIn, fallback: Announcement | None = None
@@ -187,7 +309,8 @@ def _detail(request: HttpRequest, announcement_id: int, signed_now: int | None =
     return _announcement_out(announcement, request.auth, detail=True, signed_now=signed_now)
 
 
-@router.post("/announcements", response={201: dict}, summary="Buat draf pengumuman")
+@router.post("/announcements", response={201: AnnouncementDetailOut, **_CHANGE_ERRORS},
+             exclude_unset=True, summary="Buat draf pengumuman")
 def create_announcement(request: HttpRequest, payload: AnnouncementIn):
     require_scope(request, "write")
     announcement = services.announcement_create(
@@ -196,7 +319,9 @@ def create_announcement(request: HttpRequest, payload: AnnouncementIn):
     return Status(201, _detail(request, announcement.pk))
 
 
-@router.get("/announcements", response=list[dict], summary="Kotak masuk atau terbitan saya")
+@router.get("/announcements",
+            response={200: list[AnnouncementListItemOut], **errors(400, 401, 403, 422)},
+            exclude_unset=True, summary="Kotak masuk atau terbitan saya")
 def list_announcements(request: HttpRequest, mine: str = "", priority: str = "",
                        issuer: str = "", limit: QueryInt = 50, offset: Offset = 0):
     require_scope(request, "read")
@@ -221,7 +346,9 @@ def list_announcements(request: HttpRequest, mine: str = "", priority: str = "",
     return out
 
 
-@router.get("/announcements/{announcement_id}", response=dict, summary="Satu pengumuman")
+@router.get("/announcements/{announcement_id}",
+            response={200: AnnouncementDetailOut, **errors(400, 401, 403, 404, 422)},
+            exclude_unset=True, summary="Satu pengumuman")
 def get_announcement(request: HttpRequest, announcement_id: int):
     require_scope(request, "read")
     data = _detail(request, announcement_id)
@@ -231,7 +358,9 @@ def get_announcement(request: HttpRequest, announcement_id: int):
     return data
 
 
-@router.put("/announcements/{announcement_id}", response=dict, summary="Ubah draf")
+@router.put("/announcements/{announcement_id}",
+            response={200: AnnouncementDetailOut, **_CHANGE_ERRORS}, exclude_unset=True,
+            summary="Ubah draf")
 def edit_announcement(request: HttpRequest, announcement_id: int, payload: AnnouncementEditIn):
     require_scope(request, "write")
     announcement = access_announcement(request.auth, announcement_id)
@@ -240,7 +369,8 @@ def edit_announcement(request: HttpRequest, announcement_id: int, payload: Annou
     return _detail(request, announcement_id)
 
 
-@router.post("/announcements/{announcement_id}/attachments", response={201: dict},
+@router.post("/announcements/{announcement_id}/attachments",
+             response={201: AttachmentOut, **_CHANGE_ERRORS},
              summary="Tambah lampiran (PDF, PNG, JPEG) ke draf")
 def add_attachment(request: HttpRequest, announcement_id: int, file: UploadedFile = File(...)):
     require_scope(request, "write")
@@ -256,7 +386,8 @@ def add_attachment(request: HttpRequest, announcement_id: int, file: UploadedFil
                  "sha256": attachment.sha256})
 
 
-@router.post("/announcements/{announcement_id}/submit", response=dict,
+@router.post("/announcements/{announcement_id}/submit",
+             response={200: AnnouncementDetailOut, **_CHANGE_ERRORS}, exclude_unset=True,
              summary="Ajukan untuk ditinjau")
 def submit_announcement(request: HttpRequest, announcement_id: int):
     require_scope(request, "write")
@@ -266,7 +397,8 @@ def submit_announcement(request: HttpRequest, announcement_id: int):
     return _detail(request, announcement_id)
 
 
-@router.post("/announcements/{announcement_id}/publish", response=dict,
+@router.post("/announcements/{announcement_id}/publish",
+             response={200: AnnouncementDetailOut, **_CHANGE_ERRORS}, exclude_unset=True,
              summary="Tanda tangani dan terbitkan (penanda tangan, MFA, cakupan publish)")
 def publish_announcement(request: HttpRequest, announcement_id: int,
                          payload: PublishIn | None = None):
@@ -287,7 +419,8 @@ def publish_announcement(request: HttpRequest, announcement_id: int,
         return _detail(request, announcement_id, signed_now=signed_now)
 
 
-@router.post("/announcements/{announcement_id}/return", response=dict,
+@router.post("/announcements/{announcement_id}/return",
+             response={200: AnnouncementDetailOut, **_CHANGE_ERRORS}, exclude_unset=True,
              summary="Kembalikan ke penyusun dengan komentar")
 def return_announcement(request: HttpRequest, announcement_id: int, payload: CommentIn):
     require_scope(request, "write")
@@ -297,7 +430,8 @@ def return_announcement(request: HttpRequest, announcement_id: int, payload: Com
     return _detail(request, announcement_id)
 
 
-@router.post("/announcements/{announcement_id}/versions", response={201: dict},
+@router.post("/announcements/{announcement_id}/versions",
+             response={201: AnnouncementDetailOut, **_CHANGE_ERRORS}, exclude_unset=True,
              summary="Mulai ralat (versi baru)")
 def correct_announcement(request: HttpRequest, announcement_id: int, payload: CorrectionIn):
     require_scope(request, "write")
@@ -310,7 +444,8 @@ def correct_announcement(request: HttpRequest, announcement_id: int, payload: Co
     return Status(201, _detail(request, announcement_id))
 
 
-@router.post("/announcements/{announcement_id}/withdraw", response=dict,
+@router.post("/announcements/{announcement_id}/withdraw",
+             response={200: AnnouncementDetailOut, **_CHANGE_ERRORS}, exclude_unset=True,
              summary="Cabut pengumuman (pencabutan bertanda tangan)")
 def withdraw_announcement(request: HttpRequest, announcement_id: int, payload: ReasonIn):
     require_scope(request, "publish")
@@ -320,7 +455,7 @@ def withdraw_announcement(request: HttpRequest, announcement_id: int, payload: R
     return _detail(request, announcement_id)
 
 
-@router.get("/keys", auth=None, response=list[dict], summary="Kunci publik penanda tangan")
+@router.get("/keys", auth=None, response=list[KeyOut], summary="Kunci publik penanda tangan")
 def list_keys(request: HttpRequest):
     return [
         {
@@ -371,7 +506,8 @@ def verification_answer(code: str, user) -> dict:
     return answer
 
 
-@router.get("/verify/{code}", auth=None, response=dict, summary="Cek keaslian dengan kode")
+@router.get("/verify/{code}", auth=None, response={200: VerificationOut, **errors(400, 422)},
+            exclude_unset=True, summary="Cek keaslian dengan kode")
 def verify_code(request: HttpRequest, code: str):
     return verification_answer(code, request.user)
 

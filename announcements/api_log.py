@@ -8,12 +8,14 @@ signatures, never an announcement's text. Hashes and signatures are standard bas
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from announcements import checkpoints, log_selectors, log_services
 from announcements.check import CheckIn, CheckOut, check_text_request
+from comms.api import OutSchema, errors
 
 router = Router()
 
@@ -28,16 +30,23 @@ class LogKeyOut(Schema):
     vkey: str = Field(description="signed-note verifier key: name+hash+base64(0x01||key)")
 
 
+class WitnessOut(OutSchema):
+    name: str
+    operator: str
+    cosigned_tree_size: int | None
+    cosigned_at: datetime | None
+
+
 class CheckpointOut(Schema):
     tree_size: int
     root_hash: str
     time: str
     note: str = Field(description="the signed note (docs/transparency.md), with cosignatures")
     log_key: LogKeyOut
-    witnesses: list[dict]
+    witnesses: list[WitnessOut]
 
 
-@router.get("/log/checkpoint", response=CheckpointOut, auth=None)
+@router.get("/log/checkpoint", response={200: CheckpointOut, **errors(404)}, auth=None)
 def get_checkpoint(request: HttpRequest):
     """The latest signed checkpoint of the log (tree size, root hash, time)."""
     checkpoint = log_selectors.latest_checkpoint()
@@ -81,7 +90,7 @@ class RangeQuery(Schema):
     end: int = Field(..., ge=1, description="exclusive; at most 1000 entries per request")
 
 
-@router.get("/log/entries", response=EntriesOut, auth=None)
+@router.get("/log/entries", response={200: EntriesOut, **errors(400, 422)}, auth=None)
 def get_entries(request: HttpRequest, query: Query[RangeQuery]):
     """Log entries with index in [start, end)."""
     return {
@@ -107,7 +116,8 @@ class InclusionOut(Schema):
     inclusion_path: list[str]
 
 
-@router.get("/log/proof/inclusion", response=InclusionOut, auth=None)
+@router.get("/log/proof/inclusion", response={200: InclusionOut, **errors(400, 404, 422)},
+            auth=None)
 def get_inclusion_proof(request: HttpRequest, query: Query[InclusionQuery]):
     """RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves."""
     proof = log_selectors.inclusion_proof(query.index, query.size)
@@ -130,7 +140,8 @@ class ConsistencyOut(Schema):
     consistency_path: list[str]
 
 
-@router.get("/log/proof/consistency", response=ConsistencyOut, auth=None)
+@router.get("/log/proof/consistency", response={200: ConsistencyOut, **errors(400, 404, 422)},
+            auth=None)
 def get_consistency_proof(request: HttpRequest, query: Query[ConsistencyQuery]):
     """RFC 9162 consistency proof that the tree of size `from` is a prefix of size `to`."""
     proof = log_selectors.consistency_proof(query.first, query.second)
@@ -145,11 +156,17 @@ class CosignatureIn(Schema):
     note: str = Field(..., max_length=checkpoints.MAX_NOTE_BYTES)
 
 
+class AcceptedCosignatureOut(OutSchema):
+    witness: str
+    tree_size: int
+
+
 class CosignatureOut(Schema):
-    accepted: list[dict]
+    accepted: list[AcceptedCosignatureOut]
 
 
-@router.post("/log/cosignatures", response=CosignatureOut, auth=None)
+@router.post("/log/cosignatures", response={200: CosignatureOut, **errors(400, 403, 422)},
+             auth=None)
 def post_cosignatures(request: HttpRequest, payload: CosignatureIn):
     """A witness posts a checkpoint note with its cosignature line(s) added. No session or
     token: the signature of a registered witness key is the authentication."""
@@ -159,7 +176,7 @@ def post_cosignatures(request: HttpRequest, payload: CosignatureIn):
     ]}
 
 
-@router.post("/check", response=CheckOut, auth=None)
+@router.post("/check", response={200: CheckOut, **errors(400, 413, 422, 429)}, auth=None)
 def post_check(request: HttpRequest, payload: CheckIn):
     """Cek keaslian: is a pasted (forwarded) text genuine, altered, outdated, withdrawn or
     unknown? Rate-limited per client address."""

@@ -6,14 +6,14 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from announcements import receipt_selectors as selectors
 from announcements import receipts
 from announcements.models import Receipt
 from announcements.permissions import access_receipt_stats
 from announcements.signing import rfc3339
-from comms.api import require_scope
+from comms.api import OutSchema, errors, require_scope
 from comms.errors import ServiceError
 from comms.params import Offset, QueryInt
 
@@ -24,7 +24,70 @@ MAX_LIMIT = 500
 
 
 class AckIn(Schema):
-    version: int = Field(ge=1, le=1_000_000)
+    # Strict: `true` is not version 1, nor "2" or 2.0 version 2 (issue 14).
+    version: StrictInt = Field(ge=1, le=1_000_000)
+
+
+class ReceiptOut(OutSchema):
+    announcement: int
+    delivered_at: str | None
+    read_at: str | None
+    acknowledged_at: str | None
+    acknowledged_version: int | None = Field(
+        description="the version the standing acknowledgement covers; null while there is none")
+    last_acknowledged_version: int | None = Field(
+        description="the last version acknowledged, also after a correction asked again")
+
+
+class AckOut(ReceiptOut):
+    changed: bool = Field(description="false when this version was already acknowledged")
+
+
+class UnitCountOut(OutSchema):
+    unit: str
+    total: int
+    delivered: int
+    read: int
+    acknowledged: int
+
+
+class SummaryOut(OutSchema):
+    total: int
+    delivered: int
+    read: int
+    acknowledged: int
+    by_unit: list[UnitCountOut] = Field(description="each unit counting its whole subtree")
+
+
+class RecipientOut(OutSchema):
+    id: int
+    full_name: str
+    nip: str | None
+    position: str
+
+
+class ReceiptItemOut(OutSchema):
+    # The receipt's fields in the middle, as `_item` builds it.
+    user: RecipientOut
+    unit: str
+    unit_name: str
+    announcement: int
+    delivered_at: str | None
+    read_at: str | None
+    acknowledged_at: str | None
+    acknowledged_version: int | None
+    last_acknowledged_version: int | None
+    reminders: int
+    escalated: bool
+
+
+class ReceiptPageOut(OutSchema):
+    count: int
+    limit: int
+    offset: int
+    # Only state=pending pages by key; absent for the other states (dumped with exclude_unset).
+    next_after: int | None = Field(None, description="state=pending only: the next `after`")
+    items: list[ReceiptItemOut]
 
 
 def _receipt_out(receipt: Receipt, *, changed: bool | None = None) -> dict:
@@ -43,7 +106,8 @@ def _receipt_out(receipt: Receipt, *, changed: bool | None = None) -> dict:
     return data
 
 
-@router.post("/announcements/{announcement_id}/read", response=dict,
+@router.post("/announcements/{announcement_id}/read",
+             response={200: ReceiptOut, **errors(400, 401, 403, 404, 409, 422)},
              summary="Tandai pengumuman telah dibaca (penerima)")
 def mark_read(request: HttpRequest, announcement_id: int):
     require_scope(request, "read")
@@ -51,7 +115,8 @@ def mark_read(request: HttpRequest, announcement_id: int):
     return _receipt_out(receipt)
 
 
-@router.post("/announcements/{announcement_id}/ack", response=dict,
+@router.post("/announcements/{announcement_id}/ack",
+             response={200: AckOut, **errors(400, 401, 403, 404, 409, 422)},
              summary="Konfirmasi: saya telah membaca dan memahami versi ini")
 def acknowledge(request: HttpRequest, announcement_id: int, payload: AckIn):
     require_scope(request, "write")
@@ -60,7 +125,8 @@ def acknowledge(request: HttpRequest, announcement_id: int, payload: AckIn):
     return _receipt_out(result.receipt, changed=result.changed)
 
 
-@router.get("/announcements/{announcement_id}/receipts/summary", response=dict,
+@router.get("/announcements/{announcement_id}/receipts/summary",
+            response={200: SummaryOut, **errors(400, 401, 403, 404, 422)},
             summary="Ringkasan tanda terima, per unit digulung ke atas")
 def receipts_summary(request: HttpRequest, announcement_id: int):
     require_scope(request, "read")
@@ -80,7 +146,8 @@ def _item(r: Receipt) -> dict:
     }
 
 
-@router.get("/announcements/{announcement_id}/receipts", response=dict,
+@router.get("/announcements/{announcement_id}/receipts",
+            response={200: ReceiptPageOut, **errors(400, 401, 403, 404, 422)}, exclude_unset=True,
             summary="Daftar tanda terima (state=pending|acknowledged|unread|read|undelivered|"
                     "delivered|all, unit=<kode>), berhalaman (pending: after=<next_after>)")
 def receipts_list(request: HttpRequest, announcement_id: int, state: str = "pending",

@@ -10,14 +10,23 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from pydantic import StrictBool, StrictInt
 
 from channels_app import permissions as perms
 from channels_app import selectors, services
 from channels_app.models import Channel, Message, Thread
 from comms.api import require_scope
 from comms.params import QueryInt
+from channels_app.models import Channel, Thread
+from comms.api import OutSchema, errors, require_scope
 
 router = Router()
+
+#: Reads of one object: bad input (400, 422), no or a wrong credential (401), not allowed
+#: (403), not found or not visible (404).
+_READ_ERRORS = errors(400, 401, 403, 404, 422)
+#: Changes: the same, and not in the state the action needs (409).
+_CHANGE_ERRORS = errors(400, 401, 403, 404, 409, 422)
 
 
 class ChannelIn(Schema):
@@ -26,8 +35,8 @@ class ChannelIn(Schema):
     unit_code: str | None = None
     description: str = ""
     member_unit_codes: list[str] = Field(default_factory=list)
-    member_user_ids: list[int] = Field(default_factory=list)
-    read_only: bool = False
+    member_user_ids: list[StrictInt] = Field(default_factory=list)
+    read_only: StrictBool = False
     post_roles: list[str] = Field(default_factory=list)
 
 
@@ -38,7 +47,7 @@ class ThreadIn(Schema):
 
 class MessageIn(Schema):
     body: str
-    reply_to: int | None = None
+    reply_to: StrictInt | None = None
 
 
 class MessageEdit(Schema):
@@ -50,19 +59,155 @@ class HideIn(Schema):
 
 
 class ResolveIn(Schema):
-    resolved: bool = True
+    resolved: StrictBool = True
 
 
 class ReadIn(Schema):
-    up_to: int | None = None
+    up_to: StrictInt | None = None
 
 
 class ArchiveIn(Schema):
-    archived: bool = True
+    archived: StrictBool = True
 
 
 class MemberIn(Schema):
-    user_id: int
+    user_id: StrictInt
+
+
+# --- What the API answers (the dicts of channel_dict, thread_dict, services.message_data …,
+# field for field and in their order).
+
+
+class ChannelUnitOut(OutSchema):
+    code: str
+    name: str
+
+
+class ChannelOut(OutSchema):
+    id: int
+    name: str
+    description: str
+    kind: str
+    unit: ChannelUnitOut
+    read_only: bool
+    post_roles: list[str]
+    archived: bool
+    last_activity_at: str
+    unread: int
+    can_post: bool
+
+
+class ChannelsOut(OutSchema):
+    channels: list[ChannelOut]
+
+
+class OneChannelOut(OutSchema):
+    channel: ChannelOut
+
+
+class OkOut(OutSchema):
+    ok: bool
+
+
+class ThreadOut(OutSchema):
+    id: int
+    channel_id: int | None
+    announcement_id: int | None = Field(description="set for an announcement's clarification")
+    title: str
+    created_at: str
+    last_activity_at: str
+    resolved: bool
+    unread: int
+
+
+class ThreadsOut(OutSchema):
+    threads: list[ThreadOut]
+
+
+class OneThreadOut(OutSchema):
+    thread: ThreadOut
+
+
+class AuthorOut(OutSchema):
+    id: int
+    name: str
+
+
+class MessageOut(OutSchema):
+    id: int
+    thread_id: int
+    author: AuthorOut
+    body: str = Field(description="empty for a deleted or hidden message")
+    body_html: str
+    reply_to: int | None
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+    hidden: bool
+    hidden_reason: str
+    official: bool
+
+
+class OneMessageOut(OutSchema):
+    message: MessageOut
+
+
+class MessagesOut(OutSchema):
+    thread: ThreadOut
+    messages: list[MessageOut]
+    has_more: bool
+
+
+class ReadPositionOut(OutSchema):
+    last_read_id: int
+
+
+class RevisionOut(OutSchema):
+    body: str
+    body_html: str
+    written_at: str
+    replaced_at: str
+
+
+class RevisionsOut(OutSchema):
+    message: MessageOut
+    revisions: list[RevisionOut]
+
+
+class OfficialAnswerOut(OutSchema):
+    message_id: int
+    announcement_id: int
+    version: int
+    signed_at: str
+    key_id: str
+    payload: str = Field(description="the signed RFC 8785 bytes, as text")
+    signature: str = Field(description="Ed25519 over `payload`, base64")
+    valid: bool
+
+
+class OneOfficialAnswerOut(OutSchema):
+    official_answer: OfficialAnswerOut
+
+
+class ClarificationOut(OutSchema):
+    thread: ThreadOut
+    messages: list[MessageOut]
+    official_answers: list[OfficialAnswerOut]
+
+
+class SearchChannelOut(OutSchema):
+    id: int
+    name: str
+
+
+class SearchResultOut(OutSchema):
+    message: MessageOut
+    thread_title: str
+    channel: SearchChannelOut
+
+
+class SearchOut(OutSchema):
+    results: list[SearchResultOut]
 
 
 def channel_dict(channel: Channel, *, user, unread: int | None = None) -> dict[str, Any]:
@@ -92,6 +237,7 @@ def _messages_for(user, thread: Thread, messages: list[Message]) -> list[dict[st
 
 
 @router.get("/channels")
+@router.get("/channels", response={200: ChannelsOut, **errors(401, 403)})
 def list_channels(request: HttpRequest):
     require_scope(request, "read")
     user = request.auth
@@ -99,14 +245,14 @@ def list_channels(request: HttpRequest):
     return {"channels": [channel_dict(c, user=user) for c in channels]}
 
 
-@router.post("/channels", response={201: dict})
+@router.post("/channels", response={201: OneChannelOut, **_CHANGE_ERRORS})
 def create_channel(request: HttpRequest, payload: ChannelIn):
     require_scope(request, "write")
     channel = services.channel_create(actor=request.auth, **payload.dict())
     return Status(201, {"channel": channel_dict(channel, user=request.auth, unread=0)})
 
 
-@router.get("/channels/{int:channel_id}")
+@router.get("/channels/{int:channel_id}", response={200: OneChannelOut, **_READ_ERRORS})
 def get_channel(request: HttpRequest, channel_id: int):
     require_scope(request, "read")
     channel = perms.access_channel(request.auth, channel_id)
@@ -114,7 +260,8 @@ def get_channel(request: HttpRequest, channel_id: int):
     return {"channel": channel_dict(channel, user=request.auth, unread=unread)}
 
 
-@router.post("/channels/{int:channel_id}/archive")
+@router.post("/channels/{int:channel_id}/archive",
+             response={200: OneChannelOut, **_CHANGE_ERRORS})
 def archive_channel(request: HttpRequest, channel_id: int, payload: ArchiveIn):
     require_scope(request, "write")
     channel = services.channel_set_archived(
@@ -123,7 +270,7 @@ def archive_channel(request: HttpRequest, channel_id: int, payload: ArchiveIn):
     return {"channel": channel_dict(channel, user=request.auth)}
 
 
-@router.post("/channels/{int:channel_id}/members", response={201: dict})
+@router.post("/channels/{int:channel_id}/members", response={201: OkOut, **_CHANGE_ERRORS})
 def add_member(request: HttpRequest, channel_id: int, payload: MemberIn):
     require_scope(request, "write")
     services.channel_member_add(actor=request.auth, channel_id=channel_id,
@@ -131,14 +278,15 @@ def add_member(request: HttpRequest, channel_id: int, payload: MemberIn):
     return Status(201, {"ok": True})
 
 
-@router.delete("/channels/{int:channel_id}/members/{int:user_id}", response={204: None})
+@router.delete("/channels/{int:channel_id}/members/{int:user_id}",
+               response={204: None, **_CHANGE_ERRORS})
 def remove_member(request: HttpRequest, channel_id: int, user_id: int):
     require_scope(request, "write")
     services.channel_member_remove(actor=request.auth, channel_id=channel_id, user_id=user_id)
     return Status(204, None)
 
 
-@router.get("/channels/{int:channel_id}/threads")
+@router.get("/channels/{int:channel_id}/threads", response={200: ThreadsOut, **_READ_ERRORS})
 def list_threads(request: HttpRequest, channel_id: int):
     require_scope(request, "read")
     channel = perms.access_channel(request.auth, channel_id)
@@ -146,7 +294,8 @@ def list_threads(request: HttpRequest, channel_id: int):
     return {"threads": [thread_dict(t, t.unread) for t in threads]}
 
 
-@router.post("/channels/{int:channel_id}/threads", response={201: dict})
+@router.post("/channels/{int:channel_id}/threads",
+             response={201: OneThreadOut, **_CHANGE_ERRORS, **errors(429)})
 def create_thread(request: HttpRequest, channel_id: int, payload: ThreadIn):
     require_scope(request, "write")
     thread = services.thread_create(
@@ -157,6 +306,8 @@ def create_thread(request: HttpRequest, channel_id: int, payload: ThreadIn):
 
 @router.get("/threads/{int:thread_id}/messages")
 def list_messages(request: HttpRequest, thread_id: int, after: QueryInt | None = None):
+@router.get("/threads/{int:thread_id}/messages", response={200: MessagesOut, **_READ_ERRORS})
+def list_messages(request: HttpRequest, thread_id: int, after: int | None = None):
     require_scope(request, "read")
     thread = perms.access_thread(request.auth, thread_id)
     messages = selectors.messages_of(thread, after=after)
@@ -168,7 +319,8 @@ def list_messages(request: HttpRequest, thread_id: int, after: QueryInt | None =
     }
 
 
-@router.post("/threads/{int:thread_id}/messages", response={201: dict})
+@router.post("/threads/{int:thread_id}/messages",
+             response={201: OneMessageOut, **_CHANGE_ERRORS, **errors(429)})
 def post_message(request: HttpRequest, thread_id: int, payload: MessageIn):
     require_scope(request, "write")
     message = services.message_post(
@@ -177,7 +329,7 @@ def post_message(request: HttpRequest, thread_id: int, payload: MessageIn):
     return Status(201, {"message": services.message_data(message)})
 
 
-@router.post("/threads/{int:thread_id}/read")
+@router.post("/threads/{int:thread_id}/read", response={200: ReadPositionOut, **_CHANGE_ERRORS})
 def mark_read(request: HttpRequest, thread_id: int, payload: ReadIn):
     require_scope(request, "write")
     position = services.thread_mark_read(actor=request.auth, thread_id=thread_id,
@@ -185,7 +337,7 @@ def mark_read(request: HttpRequest, thread_id: int, payload: ReadIn):
     return {"last_read_id": position}
 
 
-@router.post("/threads/{int:thread_id}/resolve")
+@router.post("/threads/{int:thread_id}/resolve", response={200: OneThreadOut, **_CHANGE_ERRORS})
 def resolve_thread(request: HttpRequest, thread_id: int, payload: ResolveIn):
     require_scope(request, "write")
     thread = services.thread_set_resolved(actor=request.auth, thread_id=thread_id,
@@ -193,7 +345,8 @@ def resolve_thread(request: HttpRequest, thread_id: int, payload: ResolveIn):
     return {"thread": thread_dict(thread)}
 
 
-@router.patch("/messages/{int:message_id}")
+@router.patch("/messages/{int:message_id}",
+              response={200: OneMessageOut, **_CHANGE_ERRORS, **errors(429)})
 def edit_message(request: HttpRequest, message_id: int, payload: MessageEdit):
     require_scope(request, "write")
     message = services.message_edit(actor=request.auth, message_id=message_id,
@@ -201,14 +354,14 @@ def edit_message(request: HttpRequest, message_id: int, payload: MessageEdit):
     return {"message": services.message_data(message)}
 
 
-@router.delete("/messages/{int:message_id}")
+@router.delete("/messages/{int:message_id}", response={200: OneMessageOut, **_CHANGE_ERRORS})
 def delete_message(request: HttpRequest, message_id: int):
     require_scope(request, "write")
     message = services.message_delete(actor=request.auth, message_id=message_id)
     return {"message": services.message_data(message)}
 
 
-@router.get("/messages/{int:message_id}/revisions")
+@router.get("/messages/{int:message_id}/revisions", response={200: RevisionsOut, **_READ_ERRORS})
 def message_revisions(request: HttpRequest, message_id: int):
     require_scope(request, "read")
     message = perms.access_message(request.auth, message_id)
@@ -225,7 +378,7 @@ def message_revisions(request: HttpRequest, message_id: int):
     }
 
 
-@router.post("/messages/{int:message_id}/hide")
+@router.post("/messages/{int:message_id}/hide", response={200: OneMessageOut, **_CHANGE_ERRORS})
 def hide_message(request: HttpRequest, message_id: int, payload: HideIn):
     require_scope(request, "write")
     message = services.message_hide(actor=request.auth, message_id=message_id,
@@ -233,7 +386,8 @@ def hide_message(request: HttpRequest, message_id: int, payload: HideIn):
     return {"message": services.message_data(message, viewer=request.auth)}
 
 
-@router.post("/messages/{int:message_id}/official", response={201: dict})
+@router.post("/messages/{int:message_id}/official",
+             response={201: OneOfficialAnswerOut, **_CHANGE_ERRORS})
 def mark_official(request: HttpRequest, message_id: int):
     require_scope(request, "publish")
     answer = services.official_answer_mark(actor=request.auth, message_id=message_id)
@@ -255,7 +409,8 @@ def official_dict(check: selectors.AnswerCheck) -> dict[str, Any]:
     }
 
 
-@router.get("/announcements/{int:announcement_id}/thread")
+@router.get("/announcements/{int:announcement_id}/thread",
+            response={200: ClarificationOut, **_READ_ERRORS, **errors(409)})
 def announcement_thread(request: HttpRequest, announcement_id: int):
     require_scope(request, "read")
     thread = services.clarification_thread_for(actor=request.auth,
@@ -270,7 +425,7 @@ def announcement_thread(request: HttpRequest, announcement_id: int):
     }
 
 
-@router.get("/channels/search")
+@router.get("/channels/search", response={200: SearchOut, **errors(400, 401, 403, 422, 429)})
 def search(request: HttpRequest, q: str = ""):
     require_scope(request, "read")
     results = selectors.search_messages(request.auth, q)

@@ -1,7 +1,13 @@
 """The JSON API at /api/v1/: one NinjaAPI, authentication, and consistent JSON errors.
 
 Apps add their routers in `comms.urls` (accounts, announcements, channels_app …). Every error is
-`{"error": {"code": "...", "message": "...", "fields": {...}}}`.
+`{"error": {"code": "...", "message": "...", "fields": {...}}}` — also the ones Django answers
+before or around ninja (the URL resolver's 404, the 405, a 500): `api_errors_as_json`.
+
+OpenAPI: every operation declares a typed 2xx schema and its error statuses (`errors(...)`), so
+that a schema check of the running API (tests/comms/test_schemathesis.py) means something.
+JSON bodies are strict (`StrictInt`, `StrictBool`, `JsonDateTime`): `true` is not a version
+number and `"3"` is not a number; query parameters arrive as strings and stay lax.
 
 Authentication: a personal API token (`Authorization: Bearer cmt_…`) or the browser session.
 A session's unsafe requests must carry Django's CSRF token (`X-CSRFToken`), and a request body is
@@ -14,14 +20,20 @@ scope (the person is at the keyboard; MFA rules still apply in the services).
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
 from django.utils import timezone
+from django.utils.decorators import sync_and_async_middleware
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
@@ -29,6 +41,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
+from pydantic import BaseModel, BeforeValidator, Field
 
 from comms.errors import ServiceError
 
@@ -126,6 +139,41 @@ api = NinjaAPI(
 )
 
 
+class OutSchema(BaseModel):
+    """Base of the response schemas. The operations build plain dicts, so plain pydantic
+    validates them: ninja's Schema wraps every nested object in a getter for ORM objects,
+    which made a page of 200 inbox items about three times slower to check."""
+
+
+class ErrorDetail(OutSchema):
+    code: str = Field(description="what went wrong, for programs: not_found, invalid_input …")
+    message: str = Field(description="for people, in the request's language")
+    fields: dict[str, list[str]] = Field(description="per input field (dotted path): messages")
+
+
+class ErrorOut(OutSchema):
+    """The one error shape of the API, whatever the status."""
+
+    error: ErrorDetail
+
+
+def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
+    """The error part of an operation's `response=`: `{200: X, **errors(401, 403, 404)}`."""
+    return {status: ErrorOut for status in statuses}
+
+
+def _require_json_string(value: Any) -> Any:
+    # Pydantic's lax datetime also takes a number (seconds since 1970); in a JSON body a
+    # date-time is an RFC 3339 string. Objects built in Python (datetime) still pass.
+    if isinstance(value, int | float):
+        raise ValueError("a date-time is an RFC 3339 string, not a number")
+    return value
+
+
+#: A date-time in a JSON body: an RFC 3339 string only.
+JsonDateTime = Annotated[datetime, BeforeValidator(_require_json_string)]
+
+
 def error_response(
     request: HttpRequest,
     status: int,
@@ -179,7 +227,11 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
-        loc = [str(part) for part in error.get("loc", []) if part not in ("body", "payload")]
+        loc = [str(part) for part in error.get("loc", [])]
+        # ("body", "payload", "title") names the field "title"; only that prefix goes, so
+        # that a field that is itself called `body` keeps its name.
+        if loc[:1] == ["body"]:
+            loc = loc[2:] if loc[1:2] == ["payload"] else loc[1:]
         fields.setdefault(".".join(loc) or "__all__", []).append(error.get("msg", "invalid"))
     return error_response(request, 422, "invalid_input", "Masukan tidak valid.", fields)
 
@@ -222,3 +274,76 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return _service_error(request, exc.__cause__)
     return error_response(request, exc.status_code, f"http_{exc.status_code}",
                           _("Permintaan tidak dapat diproses."))
+
+
+
+#: Errors of the request itself that Django answers with 400 (and logs, SuspiciousOperation to
+#: the security logger): a multipart body without a boundary, too many fields, a bad host …
+_DJANGO_BAD_REQUESTS = (BadRequest, MultiPartParserError, SuspiciousOperation)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Anything unhandled: logged with its traceback, answered without it (also in DEBUG)."""
+    if isinstance(exc, _DJANGO_BAD_REQUESTS):
+        raise exc  # Django's 400, made JSON by api_errors_as_json
+    response = error_response(request, 500, "server_error", _("Terjadi kesalahan; coba lagi."))
+    log_response("Internal Server Error: %s", request.path, response=response, request=request,
+                 exception=exc)
+    return response
+
+
+_PREFIX = "/api/v1/"
+
+
+def _status_error(status: int) -> tuple[str, str]:
+    return {
+        400: ("bad_request", _("Permintaan tidak valid.")),
+        403: ("forbidden", _("Tidak diizinkan.")),
+        404: ("not_found", _("Tidak ditemukan.")),
+        405: ("method_not_allowed", _("Metode tidak diizinkan.")),
+        413: ("too_large", _("Permintaan terlalu besar.")),
+        500: ("server_error", _("Terjadi kesalahan; coba lagi.")),
+    }.get(status, (f"http_{status}", _("Permintaan tidak dapat diproses.")))
+
+
+def _as_json_error(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    """An error answered outside ninja's handlers (the URL resolver's 404 for
+    `/api/v1/announcements/abc`, ninja's own 405, Django's 400 and 500 pages) in the API's
+    error format: a client never has to parse an HTML page."""
+    if (
+        response.status_code < 400
+        or not request.path_info.startswith(_PREFIX)
+        or response.streaming
+        or response.get("Content-Type", "").startswith("application/json")
+    ):
+        return response
+    code, message = _status_error(response.status_code)
+    json_response = error_response(request, response.status_code, code, message)
+    for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if header in response:
+            json_response[header] = response[header]
+    # Already logged (or not worth logging) where the original response was made.
+    json_response._has_been_logged = getattr(  # type: ignore[attr-defined]
+        response, "_has_been_logged", False)
+    return json_response
+
+
+@sync_and_async_middleware
+def api_errors_as_json(
+    get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]],
+) -> Callable[..., Any]:
+    """Middleware (comms.settings): JSON errors for every error under /api/v1/.
+
+    Sync and async alike, without a thread hop: it only looks at the response."""
+    if iscoroutinefunction(get_response):
+
+        async def middleware_async(request: HttpRequest) -> HttpResponseBase:
+            return _as_json_error(request, await get_response(request))  # type: ignore[misc]
+
+        return middleware_async
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        return _as_json_error(request, get_response(request))  # type: ignore[arg-type]
+
+    return middleware
