@@ -12,9 +12,8 @@ from ninja import Field, Router, Schema
 from accounts import selectors
 from accounts.models import Unit, User
 from accounts.permissions import access_unit, user_has_mfa
-from comms.api import require_scope
-from comms.params import QueryInt
 from comms.api import errors, require_scope
+from comms.params import QueryInt
 
 router = Router()
 

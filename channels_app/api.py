@@ -15,10 +15,8 @@ from pydantic import StrictBool, StrictInt
 from channels_app import permissions as perms
 from channels_app import selectors, services
 from channels_app.models import Channel, Message, Thread
-from comms.api import require_scope
-from comms.params import QueryInt
-from channels_app.models import Channel, Thread
 from comms.api import OutSchema, errors, require_scope
+from comms.params import QueryInt
 
 router = Router()
 
@@ -236,7 +234,6 @@ def _messages_for(user, thread: Thread, messages: list[Message]) -> list[dict[st
     return [services.message_data(m, viewer=user, moderator=moderator) for m in messages]
 
 
-@router.get("/channels")
 @router.get("/channels", response={200: ChannelsOut, **errors(401, 403)})
 def list_channels(request: HttpRequest):
     require_scope(request, "read")
@@ -304,10 +301,8 @@ def create_thread(request: HttpRequest, channel_id: int, payload: ThreadIn):
     return Status(201, {"thread": thread_dict(thread)})
 
 
-@router.get("/threads/{int:thread_id}/messages")
-def list_messages(request: HttpRequest, thread_id: int, after: QueryInt | None = None):
 @router.get("/threads/{int:thread_id}/messages", response={200: MessagesOut, **_READ_ERRORS})
-def list_messages(request: HttpRequest, thread_id: int, after: int | None = None):
+def list_messages(request: HttpRequest, thread_id: int, after: QueryInt | None = None):
     require_scope(request, "read")
     thread = perms.access_thread(request.auth, thread_id)
     messages = selectors.messages_of(thread, after=after)

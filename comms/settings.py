@@ -82,10 +82,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    # Before anything reads the session, the form or the database (NUL, undecodable forms).
-    "comms.input_guard.InputGuardMiddleware",
     # Inside the locale (its message is translated), outside the rest (it sees their errors).
     "comms.api.api_errors_as_json",
+    # Before anything reads the session, the form or the database (NUL, undecodable forms).
+    "comms.input_guard.InputGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
