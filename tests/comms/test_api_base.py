@@ -38,9 +38,10 @@ def test_openapi_schema_is_served(client):
 def test_a_non_integer_id_is_a_json_404(client):
     # The URL resolver refuses these before ninja runs (`{int:…}` path converters).
     for path in ("/api/v1/channels/abc", "/api/v1/threads/1.5/messages",
-                 "/api/v1/messages/%00/revisions", "/api/v1/channels/-1/threads",
-                 "/api/v1/no-such-thing"):
+                 "/api/v1/channels/-1/threads", "/api/v1/no-such-thing"):
         _assert_error(client.get(path), 404, "not_found")
+    # A NUL is refused at the door, before the resolver (comms.input_guard): JSON too.
+    _assert_error(client.get("/api/v1/messages/%00/revisions"), 400, "invalid_characters")
     _assert_error(client.post("/api/v1/threads/abc/messages", {"body": "x"},
                               content_type="application/json"), 404, "not_found")
 
@@ -107,15 +108,15 @@ def test_invalid_input_keeps_its_format(personas):
 @pytest.mark.django_db
 @pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
 def test_a_multipart_body_without_a_boundary_is_a_json_400(personas, settings, debug):
-    # Django answers its own MultiPartParserError with 400; it must not become a 500 (nor,
-    # with DEBUG on, ninja's traceback page).
+    # Refused at the door (comms.input_guard) with the API's error format: never a 500, nor,
+    # with DEBUG on, ninja's traceback page.
     settings.DEBUG = debug
     _token, secret = token_create(user=personas.smg_author, name="t", scopes=["read", "write"])
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}", raise_request_exception=False)
     response = client.post("/api/v1/announcements/1/attachments", b"--x--\r\n",
                            content_type="multipart/form-data")
     text = response.content.decode()
-    _assert_error(response, 400, "bad_request")
+    _assert_error(response, 400, "invalid_body")
     assert "Traceback" not in text and "boundary" not in text.lower()
 
 
