@@ -554,6 +554,12 @@ def build_plan(sources: dict[str, Source]) -> Plan:
             elif merged and stmt.kind in {"docstring", "future", "import", "typecheck"}:
                 dest = ""  # dropped: what the moved code needs is imported anew
             plan.dest_of[(path, stmt.index)] = dest
+    follow_dependencies(plan, sources)
+    for path, source in sources.items():
+        base = plan.new_path(path)
+        merged = path in plan.merge_to
+        for stmt in source.stmts:
+            dest = plan.dest_of[(path, stmt.index)]
             for name in stmt.names:
                 plan.sym_home[(source.module, name)] = path_to_module(dest) if dest else ""
         plan.mod_home[source.module] = path_to_module(base)
@@ -583,6 +589,75 @@ def build_plan(sources: dict[str, Source]) -> Plan:
     if problems:
         raise PlanError("\n".join(problems))
     return plan
+
+
+NOTICES: list[str] = []
+
+
+def follow_dependencies(plan: Plan, sources: dict[str, Source]) -> None:
+    """Definitions the plan does not name but must move with what it moves (a tree that
+    changed since the plan was written):
+
+    - a private helper (`_name`) that only moved code uses, all of it going to one module;
+    - a definition that moved code uses while the rest of its module will import that moved
+      code: left behind, the two modules would import each other.
+
+    Each is reported; one that cannot be decided (used by code going to several modules, or a
+    decorator object such as a router) stays and is reported for a decision by hand."""
+    for _ in range(10):
+        changed = False
+        defined_at: dict[str, set[str]] = {}  # destination → names defined there
+        for path, source in sources.items():
+            for stmt in source.stmts:
+                dest = plan.dest_of[(path, stmt.index)]
+                if dest and stmt.kind == "def":
+                    defined_at.setdefault(dest, set()).update(stmt.names)
+        for path, source in sources.items():
+            if path in plan.merge_to:
+                continue
+            own = plan.new_path(path)
+            defined = {n: s.index for s in source.stmts if s.kind == "def" for n in s.names}
+            refs = {s.index: {n.id for n in ast.walk(s.node) if isinstance(n, ast.Name)}
+                    & set(defined) for s in source.stmts}
+            decorators = set()
+            for stmt in source.stmts:
+                for deco in getattr(stmt.node, "decorator_list", []):
+                    root = deco.func if isinstance(deco, ast.Call) else deco
+                    decorators.add(_dotted(root).split(".")[0])
+            for stmt in source.stmts:
+                if stmt.kind != "def" or plan.dest_of[(path, stmt.index)] != own:
+                    continue
+                names = set(stmt.names)
+                users = {plan.dest_of[(path, u.index)] for u in source.stmts
+                         if u.index != stmt.index and refs[u.index] & names}
+                users.discard("")
+                moved_users = {d for d in users - {own} if not names <= defined_at.get(d, set())}
+                if not moved_users:
+                    continue
+                staying_needs = {plan.dest_of[(path, defined[n])] for u in source.stmts
+                                 if plan.dest_of[(path, u.index)] == own for n in refs[u.index]}
+                cyclic = moved_users & staying_needs
+                private = all(n.startswith("_") for n in names) and own not in users
+                label = f"{path}: {', '.join(sorted(names))}"
+                if names & decorators:
+                    if cyclic and names != {"router"}:  # a router: see router_fixes()
+                        NOTICES.append(f"{label} stays (a decorator object) although "
+                                       f"{', '.join(sorted(cyclic))} will import it: by hand")
+                    continue
+                if len(moved_users) > 1 and (private or cyclic):
+                    note = (f"{label} stays, used by code moving to "
+                            f"{', '.join(sorted(moved_users))}: decide its home by hand")
+                    if note not in NOTICES:
+                        NOTICES.append(note)
+                    continue
+                if private or cyclic:
+                    target = sorted(moved_users)[0]
+                    plan.dest_of[(path, stmt.index)] = target
+                    why = "an import cycle otherwise" if cyclic else "only moved code uses it"
+                    NOTICES.append(f"{label} moves along to {target} ({why})")
+                    changed = True
+        if not changed:
+            return
 
 
 def resolve(plan: Plan, module: str, name: str, depth: int = 0) -> tuple[str, str, str] | None:
@@ -743,19 +818,29 @@ class FileRewriter:
                 return candidate
         raise PlanError(f"{dest.path}: no free name for module {module}")
 
-    def need(self, dest: Destination, need: Need) -> None:
+    def need(self, dest: Destination, need: Need) -> str:
+        """Record an import the destination needs; returns the local name to use (another
+        one when two moved pieces use one name for two different things)."""
         existing = dest.needs.get(need.local)
         if existing is None:
             if need.local in dest.defined:
-                return  # the destination has its own (a module's `logger`, …)
+                return need.local  # the destination has its own (a module's `logger`, …)
             dest.needs[need.local] = need
             dest.used_names.add(need.local)
         elif (existing.module, existing.name) != (need.module, need.name):
-            raise PlanError(
-                f"{dest.path}: `{need.local}` would be both {existing.module}.{existing.name} "
-                f"and {need.module}.{need.name}")
+            if not need.name or need.module in OUR_MODULES:
+                raise PlanError(
+                    f"{dest.path}: `{need.local}` would be both {existing.module}."
+                    f"{existing.name} and {need.module}.{need.name}")
+            prefix = need.module.split(".")[0]
+            alias = (prefix.capitalize() + need.name if need.name[:1].isupper()
+                     else f"{prefix}_{need.name}")
+            NOTICES.append(f"{dest.path}: {need.module}.{need.name} imported as {alias} "
+                           f"(`{need.local}` is {existing.module}.{existing.name} there)")
+            return self.need(dest, Need(need.module, need.name, alias, need.typecheck))
         elif existing.typecheck and not need.typecheck:
             existing.typecheck = False
+        return need.local
 
     # --- the statements -----------------------------------------------------------------------
 
@@ -1129,8 +1214,10 @@ class RefVisitor(ast.NodeVisitor):
             if self.own and found is None:
                 return
             if found is None:
-                self.r.need(self.dest, Need(binding.module, binding.name, node.id,
-                                            binding.kind == "tc_sym"))
+                local = self.r.need(self.dest, Need(binding.module, binding.name, node.id,
+                                                    binding.kind == "tc_sym"))
+                if local != node.id:
+                    self.r.edits.append((*self.src.span(node), local))
                 return
             kind, home, name = found
             if kind == "mod":
@@ -1143,7 +1230,9 @@ class RefVisitor(ast.NodeVisitor):
                 if name != node.id:
                     self.r.edits.append((*self.src.span(node), name))
                 return
-            self.r.need(self.dest, Need(home, name, node.id, binding.kind == "tc_sym"))
+            local = self.r.need(self.dest, Need(home, name, node.id, binding.kind == "tc_sym"))
+            if local != node.id:
+                self.r.edits.append((*self.src.span(node), local))
             return
         if binding.kind in {"import_mod", "tc_mod"}:
             target = binding.name or binding.module
@@ -2021,6 +2110,8 @@ def run(check_only: bool, verify: bool) -> int:
           f"in {len(SPLITS)} splits, {len(MERGES)} modules folded, "
           f"{len(plan.deleted)} emptied modules removed")
     if check_only:
+        for line in FIXUP_REPORT + NOTICES:
+            print("restructure: " + line)
         print("restructure: the plan holds for this tree (--check: nothing written).")
         return 0
     # 1. Packages and whole-file moves (git keeps the history).
@@ -2065,7 +2156,7 @@ def run(check_only: bool, verify: bool) -> int:
     git("add", "-A", "--", *sorted({p.split("/")[0] for p in [*touched, *written]}),
         "docs", "README.md")
     print(f"restructure: done; {len(touched) + len(written)} files written, changes staged.")
-    for line in FIXUP_REPORT:
+    for line in FIXUP_REPORT + list(dict.fromkeys(NOTICES)):
         print("restructure: " + line)
     if verify:
         return run_checks()
