@@ -1478,6 +1478,7 @@ def assemble(plan: Plan) -> tuple[dict[str, str], set[str]]:
         if path in plan.move_to or path in plan.merge_to:
             changed.add(own_path)
         previous: tuple[int, str] | None = None
+        held_header = ""  # a section header whose first statements moved away
         for stmt in source.stmts:
             dest_path = plan.dest_of[(path, stmt.index)]
             if not dest_path:
@@ -1489,6 +1490,13 @@ def assemble(plan: Plan) -> tuple[dict[str, str], set[str]]:
                 changed.update({dest_path, own_path})
             gap_start = source.stmts[stmt.index - 1].last + 1 if stmt.index else 1
             gap = rewrite_text("".join(source.lines[gap_start - 1: stmt.first - 1]))
+            starts_section = any(_is_section_header(line.strip()) for line in gap.split("\n"))
+            if own and starts_section:
+                held_header = ""
+            elif own and held_header:
+                gap, held_header = held_header, ""  # the section goes on: keep its header
+            elif not own and starts_section and path not in plan.merge_to:
+                held_header = gap
             if not own and not (previous and previous == (stmt.index - 1, dest_path)):
                 gap = "\n\n"
             if stmt.kind == "import":
