@@ -10,9 +10,10 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from accounts import selectors
+from accounts.api_auth import require_scope
 from accounts.models import Unit, User
 from accounts.permissions import access_unit, user_has_mfa
-from comms.api import errors, require_scope
+from comms.api import errors
 from comms.params import QueryInt
 
 router = Router()

@@ -13,16 +13,25 @@ import csv
 import io
 import re
 import secrets
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
+from django_tasks import task
 
-from accounts.models import Membership, Role, Unit, User
+from accounts import services as accounts_services
+from accounts.models import ImportJob, ImportStatus, Membership, Role, Unit, User
+from accounts.permissions import administered_codes, require_mfa
+from common.errors import Forbidden
 
 COLUMNS = ("nip", "name", "email", "position", "unit_code", "role")
 HEADER_LINE = ",".join(COLUMNS)
@@ -373,7 +382,7 @@ def import_users(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Validate the whole file, then (unless `dry_run` or any error) write it and audit it."""
-    from accounts.services import audit
+    from accounts.audit import audit
 
     try:
         rows, errors = validate(lines, scope=scope, progress=progress)
@@ -397,3 +406,84 @@ def import_users(
 def text_lines(binary) -> io.TextIOWrapper:
     """Lines of an uploaded or opened binary file, UTF-8 with or without a BOM."""
     return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+
+
+def import_job_start(
+    *, actor: User, upload, dry_run: bool, ip: str | None = None
+) -> ImportJob:
+    """Store an uploaded CSV and queue its import; the page then follows the job's progress."""
+    if not administered_codes(actor):
+        raise Forbidden(gettext("Hanya admin unit yang dapat mengimpor pengguna."))
+    require_mfa(actor)
+    directory = Path(settings.MEDIA_ROOT) / "imports"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{uuid.uuid4().hex}.csv"
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    total = max(0, _count_lines(path) - 1)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            actor=actor, file_name=Path(upload.name or "import.csv").name[:200],
+            path=str(path), dry_run=dry_run, total_rows=total, ip=ip,
+        )
+        # Enqueue after commit, so that the worker finds the job row.
+        transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+    return job
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
+
+
+def import_job_run(*, job_id: int) -> ImportJob:
+    """Run a queued import (the task worker calls this). Claims the job so it runs once."""
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
+        status=ImportStatus.VALIDATING
+    )
+    job = ImportJob.objects.select_related("actor").get(pk=job_id)
+    if not claimed:
+        return job
+
+    def progress(phase: str, done: int) -> None:
+        # Outside the import's transaction (validation writes nothing), so the page sees it.
+        status = ImportStatus.WRITING if phase == "writing" else ImportStatus.VALIDATING
+        ImportJob.objects.filter(pk=job_id).update(status=status, processed_rows=done)
+
+    actor = job.actor
+    scope = administered_codes(actor) if actor is not None else []
+    try:
+        with open(job.path, "rb") as binary:
+            result = import_users(
+                text_lines(binary), actor=actor, dry_run=job.dry_run, scope=scope,
+                ip=job.ip, progress=progress,
+            )
+        status = ImportStatus.DONE if result.ok else ImportStatus.FAILED
+        data = result.as_dict()
+    except Exception as exc:
+        status, data = ImportStatus.FAILED, {"errors": [[0, str(exc)]], "error_count": 1}
+        raise
+    finally:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=status, result=data, finished_at=timezone.now(),
+            processed_rows=data.get("rows", 0),
+        )
+        Path(job.path).unlink(missing_ok=True)
+    job.refresh_from_db()
+    return job
+
+
+@task()
+def run_import_job(job_id: int) -> None:
+    """Process a CSV uploaded on the import page, recording progress on the job row."""
+    import_job_run(job_id=job_id)
+
+
+@task()
+def api_token_expired(token_id: int) -> None:
+    """At a token's expiry: close the WebSockets it opened (scheduled by `token_create`)."""
+    accounts_services.api_token_expired(token_id=token_id)

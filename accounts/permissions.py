@@ -7,7 +7,7 @@ auditor also cover the unit's subtree.
 from __future__ import annotations
 
 from accounts.models import Membership, Role, Unit, User, ancestor_codes, jurisdiction_code
-from comms.errors import Forbidden, NotFound, ServiceError
+from common.errors import Forbidden, NotFound, ServiceError
 
 SUBTREE_ROLES = frozenset({Role.UNIT_ADMIN, Role.AUDITOR})
 

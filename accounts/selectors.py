@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from accounts.models import Membership, User, ancestor_codes
-from comms.realtime import Viewer
+from realtime.audience import Viewer
 
 
 def memberships_of(user: User) -> list[tuple[str, str]]:

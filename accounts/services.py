@@ -8,27 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import models, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.importer import import_users, text_lines
+from accounts.audit import audit
 from accounts.models import (
     ApiToken,
-    AuditEvent,
-    ImportJob,
-    ImportStatus,
     Invitation,
     Membership,
     Role,
@@ -39,50 +33,14 @@ from accounts.permissions import (
     access_managed_user,
     access_unit_admin,
     access_user,
-    administered_codes,
     require_mfa,
 )
 from accounts.tokens import token_create
-from comms.errors import Forbidden, NotFound, ServiceError
-from comms.realtime import SESSION_ENDED, SUBSCRIPTION_CHANGED, emit, emit_credentials_revoked
-
-
-def audit(
-    *,
-    actor: User | None,
-    action: str,
-    target: models.Model | None = None,
-    data: dict[str, Any] | None = None,
-    ip: str | None = None,
-) -> AuditEvent:
-    """Record an administrative act (who, what, on which object, when, from which IP).
-
-    Call it inside the service's transaction so that the record and the act commit together.
-    `actor` None means the operator on the server (a management command).
-    """
-    target_type = target_id = ""
-    if target is not None:
-        target_type = target._meta.label_lower
-        target_id = str(target.pk)
-    # Inside the caller's transaction no savepoint (a SAVEPOINT and a RELEASE round trip for
-    # every audited act, on every publication): a failed audit row must undo the act anyway.
-    with transaction.atomic(savepoint=False):
-        return AuditEvent.objects.create(
-            actor=actor if actor is not None and actor.is_authenticated else None,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            data=data or {},
-            ip=ip or None,
-        )
-
+from common.errors import NotFound, ServiceError
+from realtime.audience import SESSION_ENDED, SUBSCRIPTION_CHANGED, session_hash
+from realtime.outbox import emit, emit_credentials_revoked
 
 # --- WebSockets follow sessions ---------------------------------------------------------------
-
-
-def session_hash(session_key: str | None) -> str | None:
-    """The id of a session as the WebSocket gateway knows it: never the key itself."""
-    return hashlib.sha256(session_key.encode()).hexdigest()[:32] if session_key else None
 
 
 def session_ended(*, user: User, session_key: str | None) -> None:
@@ -521,77 +479,3 @@ def api_token_expired(*, token_id: int) -> bool:
         return False
     token_ended(user_id=token.user_id, token_id=token.pk)
     return True
-
-
-# --- CSV import from the web page -------------------------------------------------------------
-
-
-def import_job_start(
-    *, actor: User, upload, dry_run: bool, ip: str | None = None
-) -> ImportJob:
-    """Store an uploaded CSV and queue its import; the page then follows the job's progress."""
-    from accounts.tasks import run_import_job
-
-    if not administered_codes(actor):
-        raise Forbidden(gettext("Hanya admin unit yang dapat mengimpor pengguna."))
-    require_mfa(actor)
-    directory = Path(settings.MEDIA_ROOT) / "imports"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{uuid.uuid4().hex}.csv"
-    with path.open("wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    total = max(0, _count_lines(path) - 1)
-    with transaction.atomic():
-        job = ImportJob.objects.create(
-            actor=actor, file_name=Path(upload.name or "import.csv").name[:200],
-            path=str(path), dry_run=dry_run, total_rows=total, ip=ip,
-        )
-        # Enqueue after commit, so that the worker finds the job row.
-        transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
-    return job
-
-
-def _count_lines(path: Path) -> int:
-    count = 0
-    with path.open("rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            count += block.count(b"\n")
-    return count
-
-
-def import_job_run(*, job_id: int) -> ImportJob:
-    """Run a queued import (the task worker calls this). Claims the job so it runs once."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
-        status=ImportStatus.VALIDATING
-    )
-    job = ImportJob.objects.select_related("actor").get(pk=job_id)
-    if not claimed:
-        return job
-
-    def progress(phase: str, done: int) -> None:
-        # Outside the import's transaction (validation writes nothing), so the page sees it.
-        status = ImportStatus.WRITING if phase == "writing" else ImportStatus.VALIDATING
-        ImportJob.objects.filter(pk=job_id).update(status=status, processed_rows=done)
-
-    actor = job.actor
-    scope = administered_codes(actor) if actor is not None else []
-    try:
-        with open(job.path, "rb") as binary:
-            result = import_users(
-                text_lines(binary), actor=actor, dry_run=job.dry_run, scope=scope,
-                ip=job.ip, progress=progress,
-            )
-        status = ImportStatus.DONE if result.ok else ImportStatus.FAILED
-        data = result.as_dict()
-    except Exception as exc:
-        status, data = ImportStatus.FAILED, {"errors": [[0, str(exc)]], "error_count": 1}
-        raise
-    finally:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=status, result=data, finished_at=timezone.now(),
-            processed_rows=data.get("rows", 0),
-        )
-        Path(job.path).unlink(missing_ok=True)
-    job.refresh_from_db()
-    return job

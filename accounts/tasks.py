@@ -1,19 +1,15 @@
-"""Background work of the accounts app (django-tasks, run by `manage.py db_worker`)."""
+"""The old import path of django-tasks tasks that moved (issue 15).
 
-from __future__ import annotations
+The database task backend stores each queued task's dotted path
+(`DBTaskResult.task_path`) and imports it when a worker runs the row: rows queued
+before the move still name `accounts.tasks`. Remove this module once no unfinished row
+does:
 
-from django_tasks import task
+    DBTaskResult.objects.filter(task_path__startswith="accounts.tasks.",
+                                status__in=["READY", "RUNNING"]).exists()
+"""
 
-from accounts import services
-
-
-@task()
-def run_import_job(job_id: int) -> None:
-    """Process a CSV uploaded on the import page, recording progress on the job row."""
-    services.import_job_run(job_id=job_id)
-
-
-@task()
-def api_token_expired(token_id: int) -> None:
-    """At a token's expiry: close the WebSockets it opened (scheduled by `token_create`)."""
-    services.api_token_expired(token_id=token_id)
+from accounts.importer import (
+    api_token_expired,  # noqa: F401
+    run_import_job,  # noqa: F401
+)

@@ -19,7 +19,7 @@ def token_create(
     expires_days: int | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret; only the SHA-256 is stored."""
-    from comms.errors import ServiceError
+    from common.errors import ServiceError
 
     unknown = sorted(set(scopes) - set(TokenScope.values))
     if unknown:
@@ -47,7 +47,7 @@ def token_create(
 
 
 def _schedule_expiry(token: ApiToken) -> None:
-    from accounts.tasks import api_token_expired
+    from accounts.importer import api_token_expired
 
     api_token_expired.using(run_after=token.expires_at).enqueue(token_id=token.pk)
 
@@ -63,7 +63,17 @@ def authenticate_token(secret: str) -> tuple[User | None, ApiToken | None]:
     )
     if token is None or not token.is_usable() or not token.user.is_active:
         return None, None
-    from comms.api import touch_token
-
     touch_token(token)
     return token.user, token
+
+
+#: Touch `last_used_at` at most this often per token (a write per request would be waste).
+_LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def touch_token(token) -> None:
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > (
+        _LAST_USED_RESOLUTION_SECONDS
+    ):
+        type(token).objects.filter(pk=token.pk).update(last_used_at=now)

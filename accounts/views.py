@@ -17,7 +17,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import selectors, services
+from accounts import importer, selectors, services
 from accounts.forms import (
     AcceptInvitationForm,
     ImportForm,
@@ -42,8 +42,8 @@ from accounts.permissions import (
     can_administer,
     user_has_mfa,
 )
+from common.errors import NotFound, ServiceError
 from comms.client_ip import client_address
-from comms.errors import NotFound, ServiceError
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -246,7 +246,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job = services.import_job_start(
+            job = importer.import_job_start(
                 actor=request.user, upload=form.cleaned_data["file"],
                 dry_run=form.cleaned_data["dry_run"], ip=client_ip(request),
             )

@@ -7,23 +7,24 @@ ServiceErrors, turned into `{"error": {...}}` by comms.api.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 
 from django.http import HttpRequest
-from django.urls import reverse
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field, StrictBool
 
-from announcements import receipts as receipt_services
+from accounts.api_auth import require_scope
 from announcements import selectors, services
-from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
-from announcements.permissions import access_announcement, can_read, is_issuer_staff
-from comms.api import JsonDateTime, OutSchema, errors, require_scope
+from announcements.permissions import access_announcement, is_issuer_staff
+from announcements.receipts import services as receipt_services
+from announcements.transparency.selectors import log_indices_for
+from announcements.verification import selectors as verification_selectors
+from announcements.verification.api import UnitRefOut, _rfc3339
+from comms.api import JsonDateTime, OutSchema, errors
 from comms.client_ip import client_address
 from comms.params import Offset, QueryInt
-from comms.realtime import pushes_after
+from realtime.outbox import pushes_after
 
 router = Router()
 
@@ -89,11 +90,6 @@ class ReasonIn(Schema):
 # A key that only some answers carry has the default None without `| None` (absent, never
 # null); the operations that return such answers dump with exclude_unset, so that a key the
 # code did not set is left out exactly as before, and one set to None stays null.
-
-
-class UnitRefOut(OutSchema):
-    code: str
-    name: str
 
 
 class AudienceOut(OutSchema):
@@ -182,26 +178,6 @@ class KeyOut(OutSchema):
     revoked_at: str | None
 
 
-class VerificationOut(OutSchema):
-    """`status` and `code` always; the rest only for a code that names an announcement, and
-    `title`/`withdrawal_reason` only for those who may read it."""
-
-    status: str = Field(description="valid | superseded | withdrawn | invalid | unknown")
-    code: str
-    version: int = Field(None)
-    issuer: UnitRefOut = Field(None)
-    reference_number: str = Field(None)
-    classification: str = Field(None)
-    published_at: str | None = Field(None)
-    content_hash: str = Field(None)
-    current_version: int = Field(None)
-    current_url: str = Field(None)
-    current_verify_url: str = Field(None)
-    withdrawn_at: str | None = Field(None)
-    withdrawal_reason: str | None = Field(None)
-    title: str = Field(None)
-
-
 def _content(payload: AnnouncementIn | AnnouncementEditIn, fallback: Announcement | None = None
              ) -> services.Content:
     audience = payload.audience
@@ -218,12 +194,6 @@ def _content(payload: AnnouncementIn | AnnouncementEditIn, fallback: Announcemen
         roles=tuple(audience.roles), requires_ack=payload.requires_ack,
         ack_deadline=payload.ack_deadline,
     )
-
-
-def _rfc3339(moment: datetime | None) -> str | None:
-    from announcements.signing import rfc3339
-
-    return rfc3339(moment)
 
 
 def _version_out(version: AnnouncementVersion, *, full: bool) -> dict:
@@ -292,7 +262,7 @@ def _announcement_out(announcement: Announcement, user, *, detail: bool,
             # own signature again (~20 ms of the publish request) can only say "valid".
             data["verification"] = {"status": "valid", "problems": []}
         elif current is not None:
-            badge = selectors.badge_for(announcement, current)
+            badge = verification_selectors.badge_for(announcement, current)
             data["verification"] = {"status": badge.state, "problems": badge.problems}
         withdrawal = getattr(announcement, "withdrawal", None)
         if withdrawal is not None:
@@ -469,45 +439,3 @@ def list_keys(request: HttpRequest):
         }
         for key in selectors.all_keys()
     ]
-
-
-def verification_answer(code: str, user) -> dict:
-    """The public verification answer; the text only for those who may read it.
-
-    `code` is the announcement's code, optionally with the version printed on a copy
-    (`ABCDE23456-1`): then "superseded" tells the holder of an old copy that it was corrected.
-    """
-    announcement, version, badge = selectors.verification_for_code(code)
-    if announcement is None or version is None or badge is None:
-        return {"status": "unknown", "code": code}
-    current = announcement.current_version
-    answer = {
-        "status": badge.state,
-        "code": announcement.verify_code,
-        "version": version.number,
-        "issuer": {"code": announcement.issuer.code, "name": announcement.issuer.name},
-        "reference_number": announcement.reference_number,
-        "classification": announcement.classification,
-        "published_at": _rfc3339(version.published_at),
-        "content_hash": version.content_hash,
-        "current_version": current.number,
-        "current_url": reverse("announcements:detail", args=[announcement.pk]),
-        "current_verify_url": reverse(
-            "announcements:verify", args=[f"{announcement.verify_code}-{current.number}"]
-        ),
-    }
-    if announcement.status == "withdrawn":
-        answer["withdrawn_at"] = _rfc3339(announcement.withdrawn_at)
-        answer["withdrawal_reason"] = None
-    if announcement.classification == Classification.PUBLIC or can_read(user, announcement):
-        answer["title"] = version.title
-        if announcement.status == "withdrawn":
-            answer["withdrawal_reason"] = announcement.withdrawal.reason
-    return answer
-
-
-@router.get("/verify/{code}", auth=None, response={200: VerificationOut, **errors(400, 422)},
-            exclude_unset=True, summary="Cek keaslian dengan kode")
-def verify_code(request: HttpRequest, code: str):
-    return verification_answer(code, request.user)
-

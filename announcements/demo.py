@@ -173,4 +173,3 @@ def seed(*, password: str, stdout: TextIO) -> None:
         line = _seed_one(item)
         if line:
             stdout.write(f"announcements: {line}\n")
-

@@ -2,7 +2,7 @@
 
 Pages, the JSON API, management commands and the task worker call these; none of them saves a
 model itself. Every function validates, checks permission, runs in `transaction.atomic`, audits,
-and emits its real-time event last in the transaction (comms.realtime.emit).
+and emits its real-time event last in the transaction (realtime.outbox.emit).
 
 A signed record (a published version or a withdrawal) is finished in exactly one place,
 `_signed()`, so that whatever must follow every signature (the transparency log) hooks in there.
@@ -16,34 +16,36 @@ from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import task
 
-from accounts.models import Membership, Role, Unit, User, jurisdiction_code
+from accounts.audit import audit
+from accounts.models import Role, Unit, User, jurisdiction_code
 from accounts.permissions import require_mfa
-from accounts.services import audit
-from announcements import files, receipts, selectors, signing
+from announcements import files, selectors
 from announcements.models import (
     Announcement,
     AnnouncementVersion,
     Attachment,
     Classification,
     Priority,
-    Receipt,
     ReviewComment,
-    SignedRecord,
-    SigningKey,
     Status,
     VersionState,
     Withdrawal,
 )
 from announcements.permissions import require_author, require_signer
-from announcements.rendering import render_markdown
-from comms.errors import NotFound, ServiceError
-from comms.realtime import emit
+from announcements.receipts import services as receipts
+from announcements.receipts.services import _insert_receipts
+from announcements.signing import crypto
+from announcements.signing.keys import _key_for_signing
+from announcements.signing.models import SignedRecord
+from common.errors import NotFound, ServiceError
+from common.markdown import render_markdown
+from realtime.outbox import emit
 
 MAX_TITLE = 200
 MAX_BODY = 50_000
@@ -393,78 +395,6 @@ def announcement_correct(*, actor: User, announcement_id: int, title: str, body:
     return version
 
 
-# --- Signing keys ---------------------------------------------------------------------------
-
-
-def signing_key_create(*, unit: Unit, actor: User | None = None,
-                       valid_from: datetime | None = None) -> SigningKey:
-    with transaction.atomic():
-        new = signing.generate_key()
-        # Whole seconds, like the signed timestamps, so a key is valid for a signature made
-        # in the second it was created.
-        key = SigningKey.objects.create(unit=unit, key_id=new.key_id, public_key=new.public_raw,
-                                        private_key_pem=new.private_pem,
-                                        valid_from=valid_from
-                                        or timezone.now().replace(microsecond=0))
-        audit(actor=actor, action="signing_key.create", target=key,
-              data={"unit": unit.code, "key_id": key.key_id})
-    return key
-
-
-def _next_whole_second() -> datetime:
-    """Signed timestamps have whole seconds: an end of validity set now must not exclude a
-    signature made earlier in this same second."""
-    return timezone.now().replace(microsecond=0) + timedelta(seconds=1)
-
-
-def active_key(unit: Unit, at: datetime | None = None) -> SigningKey | None:
-    at = at or timezone.now()
-    keys = SigningKey.objects.filter(unit=unit, revoked_at=None).order_by("-valid_from", "-id")
-    for key in keys:
-        if key.usable_at(at):
-            return key
-    return None
-
-
-def signing_key_rotate(*, unit: Unit, actor: User | None = None) -> SigningKey:
-    """A new key for the unit; the old one stops signing now but its signatures stay valid."""
-    with transaction.atomic():
-        now = timezone.now().replace(microsecond=0)
-        SigningKey.objects.select_for_update().filter(
-            unit=unit, revoked_at=None, valid_until=None
-        ).update(valid_until=_next_whole_second())
-        new = signing.generate_key()
-        key = SigningKey.objects.create(unit=unit, key_id=new.key_id, public_key=new.public_raw,
-                                        private_key_pem=new.private_pem, valid_from=now)
-        audit(actor=actor, action="signing_key.rotate", target=key,
-              data={"unit": unit.code, "key_id": key.key_id})
-    return key
-
-
-def signing_key_revoke(*, key_id: str, reason: str = "",
-                       actor: User | None = None) -> SigningKey:
-    """Revoke a key from now on. Signatures made before stay verifiable ("signed before
-    revocation"); anything dated after fails."""
-    with transaction.atomic():
-        key = SigningKey.objects.select_for_update().filter(key_id=key_id).first()
-        if key is None:
-            raise NotFound(_("Kunci tidak dikenal."))
-        if key.revoked_at is not None:
-            raise ServiceError("already_revoked", _("Kunci ini sudah dicabut."), status=409)
-        key.revoked_at = _next_whole_second()
-        key.revocation_reason = reason
-        key.save(update_fields=["revoked_at", "revocation_reason"])
-        audit(actor=actor, action="signing_key.revoke", target=key,
-              data={"unit": key.unit.code, "key_id": key.key_id, "reason": reason})
-    return key
-
-
-def _key_for_signing(unit: Unit, at: datetime) -> SigningKey:
-    # A unit's first publication creates its key (documented in docs/signing.md): issuing units
-    # need no operator step before they can publish.
-    return active_key(unit, at) or signing_key_create(unit=unit, valid_from=at)
-
-
 # --- Publication ----------------------------------------------------------------------------
 
 
@@ -477,81 +407,9 @@ def _signed(record: SignedRecord) -> None:
     written before it, and concurrent publications overlap up to this point. Nothing before
     it may take emit()'s lock: the log lock comes first (log_services.LOG_LOCK_KEY).
     """
-    from announcements import log_services
+    from announcements.transparency import services as log_services
 
     log_services.append_signed(record=record)
-
-
-def _insert_receipts(announcement: Announcement, at: datetime) -> int:
-    """Fix the recipients now: one INSERT … SELECT, whatever the audience size.
-
-    A recipient is an active user with a membership (or home unit, counting as "member") in one
-    of the audience units, or below them when sub-units are included, holding one of the
-    audience roles when roles are given. Their receipt's unit is their home unit when that is
-    in the audience, else the first matching membership unit (the smallest unit id).
-
-    The two halves of the SELECT are disjoint by person, so nothing is aggregated over the
-    whole audience: people whose home unit is in the audience (their receipt's unit, one row
-    each, no grouping), then the others through their matching memberships, grouped — only
-    people addressed through a membership outside their home unit reach that GROUP BY (a
-    province-wide announcement to 300,000 people: none, instead of grouping 600,000 rows).
-    """
-    membership_t = Membership._meta.db_table
-    user_t = User._meta.db_table
-    receipt_t = Receipt._meta.db_table
-    # The audience's unit ids first (a few hundred at most): with a list of ids the planner
-    # knows how many people match and hashes; a LIKE over unit codes it estimates at one row
-    # and answers with 300,000 index look-ups.
-    in_audience = Q()
-    for code in announcement.audience_units:
-        in_audience |= Q(code=code)
-        if announcement.audience_subunits:
-            in_audience |= Q(code__startswith=f"{code}.")
-    unit_ids = list(Unit.objects.filter(in_audience).values_list("id", flat=True))
-    if not unit_ids:
-        return 0
-    # On PostgreSQL the ids travel as one array parameter: `IN (%s, %s, …)` with a placeholder
-    # per unit (3 x 290 for a province-wide announcement) made the driver split and adapt a
-    # 900-placeholder statement, too long for its cache, on every publication (1.6 ms of CPU
-    # against 0.4 ms). The planner treats both forms alike (IN becomes = ANY).
-    if connection.vendor == "postgresql":
-        units, unit_params = "= ANY(%s)", [unit_ids]
-    else:
-        units, unit_params = f"IN ({', '.join(['%s'] * len(unit_ids))})", unit_ids
-    roles = list(announcement.audience_roles)
-    role_condition, role_params = "", []
-    if roles:
-        role_condition = f" AND m.role IN ({', '.join(['%s'] * len(roles))})"
-        role_params = roles
-    selects: list[str] = []
-    params: list = []
-    home_counts = not roles or Role.MEMBER in roles
-    if home_counts:
-        selects.append(
-            f"SELECT %s, p.id, p.home_unit_id, %s FROM {user_t} p "  # noqa: S608
-            f"WHERE p.is_active = %s AND p.home_unit_id {units}"
-        )
-        params += [announcement.pk, at, True, *unit_params]
-    # Only table names (from model metadata) and placeholders are interpolated.
-    selects.append(
-        f"SELECT %s, m.user_id, MIN(m.unit_id), %s FROM {membership_t} m "  # noqa: S608
-        f"JOIN {user_t} p ON p.id = m.user_id AND p.is_active = %s "
-        f"WHERE m.unit_id {units}{role_condition}"
-        # Leave out the people the home-unit half already has.
-        + (f" AND (p.home_unit_id IS NULL OR NOT (p.home_unit_id {units}))"
-           if home_counts else "")
-        + " GROUP BY m.user_id"
-    )
-    params += [announcement.pk, at, True, *unit_params, *role_params]
-    if home_counts:
-        params += unit_params
-    sql = (
-        f"INSERT INTO {receipt_t} (announcement_id, user_id, unit_id, created_at) "
-        + " UNION ALL ".join(selects)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
 
 
 def _event_data(announcement: Announcement, version: AnnouncementVersion) -> dict:
@@ -563,9 +421,9 @@ def _event_data(announcement: Announcement, version: AnnouncementVersion) -> dic
         "priority": announcement.priority,
         "issuer": {"code": issuer.code, "name": issuer.name},
         "reference_number": announcement.reference_number,
-        "published_at": signing.rfc3339(version.published_at),
+        "published_at": crypto.rfc3339(version.published_at),
         "requires_ack": announcement.requires_ack,
-        "ack_deadline": signing.rfc3339(announcement.ack_deadline),
+        "ack_deadline": crypto.rfc3339(announcement.ack_deadline),
         "verify_code": announcement.verify_code,
         "url": reverse("announcements:detail", args=[announcement.pk]),
     }
@@ -599,14 +457,14 @@ def _publish(announcement: Announcement, version: AnnouncementVersion, signer: U
     now = timezone.now().replace(microsecond=0)  # whole seconds: the payload's precision
     previous = announcement.current_version
     key = _key_for_signing(announcement.issuer, now)
-    payload = signing.version_payload(
+    payload = crypto.version_payload(
         version, signer=signer, key_id=key.key_id, published_at=now,
         supersedes=previous.content_hash if previous else None,
     )
-    data = signing.canonical(payload)
+    data = crypto.canonical(payload)
     version.payload = data.decode()
-    version.content_hash = signing.content_hash(data)
-    version.signature = signing.sign(key.private_key_pem, data)
+    version.content_hash = crypto.content_hash(data)
+    version.signature = crypto.sign(key.private_key_pem, data)
     version.key_id = key.key_id
     version.signing_key = key
     version.signer = signer
@@ -669,8 +527,6 @@ def announcement_publish(*, actor: User, announcement_id: int,
 
 def _schedule(announcement: Announcement, version: AnnouncementVersion, signer: User,
               at: datetime, ip: str | None) -> Announcement:
-    from announcements.tasks import publish_scheduled
-
     _require_second_person(version, signer)
     version.state = VersionState.SCHEDULED
     version.scheduled_for = at
@@ -682,7 +538,7 @@ def _schedule(announcement: Announcement, version: AnnouncementVersion, signer: 
     # The database task backend writes its row in this transaction: scheduled together or not.
     publish_scheduled.using(run_after=at).enqueue(version_id=version.pk)
     audit(actor=signer, action="announcement.schedule", target=announcement,
-          data={"version": version.number, "at": signing.rfc3339(at)}, ip=ip)
+          data={"version": version.number, "at": crypto.rfc3339(at)}, ip=ip)
     return announcement
 
 
@@ -726,12 +582,12 @@ def _withdraw(announcement: Announcement, signer: User, reason: str,
     """Sign and record the withdrawal. Caller holds the announcement lock and has checked."""
     now = timezone.now().replace(microsecond=0)
     key = _key_for_signing(announcement.issuer, now)
-    payload = signing.withdrawal_payload(announcement, reason=reason, signer=signer,
+    payload = crypto.withdrawal_payload(announcement, reason=reason, signer=signer,
                                          key_id=key.key_id, withdrawn_at=now)
-    data = signing.canonical(payload)
+    data = crypto.canonical(payload)
     withdrawal = Withdrawal.objects.create(
         announcement=announcement, reason=reason, withdrawn_at=now, payload=data.decode(),
-        content_hash=signing.content_hash(data), signature=signing.sign(key.private_key_pem, data),
+        content_hash=crypto.content_hash(data), signature=crypto.sign(key.private_key_pem, data),
         key_id=key.key_id, signing_key=key, signer=signer,
     )
     # A pending correction dies with the announcement.
@@ -749,10 +605,17 @@ def _withdraw(announcement: Announcement, signer: User, reason: str,
 def receipt_mark_read(*, user: User, announcement_id: int) -> bool:
     """Mark the user's receipt delivered and read (first opening only). False: no receipt.
 
-    The receipt services live in announcements.receipts (issue 6); this keeps the page's call.
+    The receipt services live in announcements.receipts.services (issue 6); this keeps the page's
+    call.
     """
     try:
         receipts.receipt_mark_read(user=user, announcement_id=announcement_id)
     except NotFound:
         return False
     return True
+
+
+@task()
+def publish_scheduled(version_id: int) -> None:
+    """Publish a version that a signer scheduled for later (see services._schedule)."""
+    announcement_publish_scheduled(version_id=version_id)

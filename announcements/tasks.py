@@ -1,13 +1,12 @@
-"""Deferred work of announcements, run by `manage.py db_worker` (django-tasks-db)."""
+"""The old import path of django-tasks tasks that moved (issue 15).
 
-from __future__ import annotations
+The database task backend stores each queued task's dotted path
+(`DBTaskResult.task_path`) and imports it when a worker runs the row: rows queued
+before the move still name `announcements.tasks`. Remove this module once no unfinished row
+does:
 
-from django_tasks import task
+    DBTaskResult.objects.filter(task_path__startswith="announcements.tasks.",
+                                status__in=["READY", "RUNNING"]).exists()
+"""
 
-
-@task()
-def publish_scheduled(version_id: int) -> None:
-    """Publish a version that a signer scheduled for later (see services._schedule)."""
-    from announcements.services import announcement_publish_scheduled
-
-    announcement_publish_scheduled(version_id=version_id)
+from announcements.services import publish_scheduled  # noqa: F401

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from announcements import views
+from announcements.verification import views as verification_views
 
 app_name = "announcements"
 
@@ -17,5 +18,5 @@ urlpatterns = [
     path("pengumuman/<int:announcement_id>/cetak/", views.print_view, name="print"),
     path("pengumuman/<int:announcement_id>/aksi/<slug:name>/", views.action, name="action"),
     path("pengumuman/lampiran/<int:attachment_id>/", views.attachment, name="attachment"),
-    path("v/<str:code>", views.verify, name="verify"),
+    path("v/<str:code>", verification_views.verify, name="verify"),
 ]

@@ -15,9 +15,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Role, Unit
 from announcements import files, forms, selectors, services
-from announcements import receipts as receipt_services
-from announcements.api import verification_answer
-from announcements.log_selectors import log_indices_for
 from announcements.models import Announcement, AnnouncementVersion, Priority, Status
 from announcements.permissions import (
     access_announcement,
@@ -26,8 +23,11 @@ from announcements.permissions import (
     is_issuer_staff,
     is_signer,
 )
+from announcements.receipts import services as receipt_services
+from announcements.transparency.selectors import log_indices_for
+from announcements.verification import selectors as verification_selectors
+from common.errors import NotFound, ServiceError
 from comms.client_ip import client_address
-from comms.errors import NotFound, ServiceError
 from comms.params import parse_int
 
 
@@ -175,7 +175,7 @@ def _detail_context(request: HttpRequest, announcement: Announcement,
         "publish_form": forms.PublishForm(), "attachment_form": forms.AttachmentForm(),
     }
     if shown is not None and shown.published_at is not None:
-        context["badge"] = selectors.badge_for(announcement, shown, versions)
+        context["badge"] = verification_selectors.badge_for(announcement, shown, versions)
         context["verify_url"] = _verify_url(announcement, shown)
         context["verify_code"] = f"{announcement.verify_code}-{shown.number}"
         context["qr"] = _qr_data_uri(context["verify_url"])
@@ -314,13 +314,3 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
                             filename=files.download_name(item.name, kind))
     response["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-@require_GET
-def verify(request: HttpRequest, code: str) -> HttpResponse:
-    """Public: anyone holding a code (or scanning the QR) learns the status; the text only if
-    the announcement is public or they may read it."""
-    answer = verification_answer(code, request.user)
-    return render(request, "announcements/verify.html", {"answer": answer, "code": code},
-                  status=200 if answer["status"] != "unknown" else 404)
-

@@ -60,9 +60,9 @@ def availability() -> dict[str, str | None]:
     """Why each path is not available yet (None: available)."""
     from django.urls import Resolver404, resolve
 
-    import channels_app.routing  # noqa: F401 — imports every app's ws_actions (registrations)
+    import realtime.routing  # noqa: F401 — imports every app's ws_actions (registrations)
     from bench.publish import api_available
-    from channels_app.gateway import get_action
+    from realtime.gateway import get_action
 
     missing = {"ws": None, "http": None, "summary": None}
     publishing = api_available()
@@ -104,7 +104,7 @@ class SummaryPoller(threading.Thread):
 
 
 def acknowledged(announcement_id: int) -> int:
-    from announcements.models import Receipt
+    from announcements.receipts.models import Receipt
 
     return Receipt.objects.filter(announcement_id=announcement_id,
                                   acknowledged_at__isnull=False).count()

@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     harness.setup_django()
-    from announcements.models import Receipt
+    from announcements.receipts.models import Receipt
     from bench.publish import ApiPublisher, api_available
 
     vendor = harness.prepare_database()

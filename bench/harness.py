@@ -59,7 +59,7 @@ def setup_django() -> None:
     django.setup()
     raise_nofile_limit()
     # As the ASGI server's process does (comms/asgi.py): its pages are measured in this one.
-    from comms.heap import freeze_startup_objects
+    from realtime.heap import freeze_startup_objects
 
     freeze_startup_objects()
 

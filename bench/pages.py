@@ -118,7 +118,8 @@ def analyze_corpus() -> None:
     10,000 announcements counted as a few dozen the planner picks plans no deployment would."""
     from django.db import connection
 
-    from announcements.models import Announcement, AnnouncementVersion, Receipt
+    from announcements.models import Announcement, AnnouncementVersion
+    from announcements.receipts.models import Receipt
 
     with connection.cursor() as cursor:
         for model in (Announcement, AnnouncementVersion, Receipt):
@@ -129,7 +130,8 @@ def copy_announcements(sources: list[Any], *, first: int, count: int) -> None:
     """`count` copies of the sources (round robin), with their version and receipts."""
     from django.db import connection, transaction
 
-    from announcements.models import Announcement, AnnouncementVersion, Receipt, new_verify_code
+    from announcements.models import Announcement, AnnouncementVersion, new_verify_code
+    from announcements.receipts.models import Receipt
 
     def copy(instance: Any, **changes: Any) -> Any:
         fields = {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields
@@ -258,7 +260,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     from django.test import Client
 
     from accounts.models import User
-    from announcements.models import Announcement, Receipt
+    from announcements.models import Announcement
+    from announcements.receipts.models import Receipt
     from bench.publish import ISSUER_EMAIL, api_available
 
     vendor = harness.prepare_database()

@@ -4,7 +4,7 @@
   the timed `POST /api/v1/announcements/{id}/publish` by a signer with MFA and a `publish`
   token (another person: the two-person rule), over HTTP to a server process. The expected
   frame is read back from the committed event row.
-- `EmitPublisher`: `comms.realtime.emit` in a committed transaction of the bench process — the
+- `EmitPublisher`: `realtime.outbox.emit` in a committed transaction of the bench process — the
   stand-in while the announcements API does not exist (results say which path was used).
 - `FloorPublisher`: the bare `websockets` server's broadcast of the same frame.
 
@@ -149,7 +149,7 @@ class ApiPublisher:
         return t0, elapsed
 
     def expected_for(self, announcement_id: int, marker: str) -> dict[str, Any]:
-        from channels_app.models import Event
+        from realtime.models import Event
 
         event = Event.objects.filter(type=EVENT_TYPE, data__id=announcement_id).get()
         self.last_data = event.data
@@ -174,7 +174,7 @@ def sample_data(marker: str) -> dict[str, Any]:
 
 
 class EmitPublisher:
-    label = "comms.realtime.emit in a committed transaction of the bench process"
+    label = "realtime.outbox.emit in a committed transaction of the bench process"
     path = "emit"
 
     def __init__(self) -> None:
@@ -184,7 +184,7 @@ class EmitPublisher:
     def publish(self, marker: str) -> tuple[float, dict[str, Any]]:
         from django.db import transaction
 
-        from comms.realtime import emit
+        from realtime.outbox import emit
 
         data = sample_data(marker)
         t0 = time.monotonic()

@@ -6,7 +6,7 @@
    the same Redis.
 2. Dispatch hop: what Channels 4.3's `aclose_old_connections()` (a thread hop before every
    message a consumer handles) costs per delivered message, against no hop — the gateway's
-   broadcast handler skips it (channels_app.consumers.GatewayConsumer.dispatch).
+   broadcast handler skips it (realtime.consumers.GatewayConsumer.dispatch).
 
     REDIS_URL=redis://127.0.0.1:6379/3 python -m bench.realtime_layers [--clients 1000]
               [--events 20]

@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from channels_app.models import Channel, Message, Notification, OfficialAnswer, Thread
+from channels_app.models import Channel, Message, OfficialAnswer, Thread
+from notifications.models import Notification
 
 
 @admin.register(Channel)

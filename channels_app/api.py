@@ -12,10 +12,11 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from pydantic import StrictBool, StrictInt
 
+from accounts.api_auth import require_scope
 from channels_app import permissions as perms
 from channels_app import selectors, services
 from channels_app.models import Channel, Message, Thread
-from comms.api import OutSchema, errors, require_scope
+from comms.api import OutSchema, errors
 from comms.params import QueryInt
 
 router = Router()

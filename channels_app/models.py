@@ -1,7 +1,7 @@
 """The real-time event log (outbox), and — from the channels issue — channels, threads, messages.
 
 The database is the source of truth and the push is an accelerator: an `Event` row is written in
-the same transaction as the change it describes; `comms.realtime` pushes it after commit and the
+the same transaction as the change it describes; `realtime.outbox` pushes it after commit and the
 relay re-pushes whatever was not pushed. Clients that missed events fetch them by id.
 """
 
@@ -11,35 +11,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-
-class Event(models.Model):
-    id = models.BigAutoField(primary_key=True)
-    type = models.CharField(max_length=60)
-    data = models.JSONField(default=dict)
-    #: Channel-layer groups the event is pushed to, e.g. ["unit.33.74", "unit.33.72"].
-    groups = models.JSONField(default=list)
-    #: Who inside those groups may see it; checked in memory by the consumer and on resume.
-    #: None: everyone in the groups. See comms.realtime.audience_allows for the format.
-    audience = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    #: Set when a pusher (after-commit push or relay) takes the event; a lease, so that two
-    #: pushers never push the same event at once and a pusher killed mid-push is replaced.
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    pushed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(
-                fields=["id"], name="event_unpushed_idx", condition=models.Q(pushed_at__isnull=True)
-            ),
-            # Resume looks back for events pushed late (see channels_app.gateway_resume).
-            models.Index(fields=["pushed_at"], name="event_pushed_at_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"#{self.id} {self.type}"
-
 
 # --- Coordination channels, threads and messages (issue 7) ---------------------------------
 
@@ -282,37 +253,6 @@ class ThreadRead(models.Model):
         return f"{self.user_id} read {self.thread_id} to {self.last_read_id}"
 
 
-class Notification(models.Model):
-    """An in-app notification of one user (a mention, for now)."""
-
-    class Kind(models.TextChoices):
-        MENTION = "mention", _("Disebut dalam pesan")
-        #: Acknowledgement reminders and escalations (issue 6, announcements/reminders.py).
-        ACK_REMINDER = "ack_reminder", _("Pengingat konfirmasi")
-        ACK_ESCALATION = "ack_escalation", _("Eskalasi konfirmasi")
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
-    kind = models.CharField(max_length=30, choices=Kind.choices)
-    text = models.CharField(max_length=300)
-    url = models.CharField(max_length=300, blank=True)
-    message = models.ForeignKey(
-        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("notifikasi")
-        verbose_name_plural = _("notifikasi")
-        indexes = [models.Index(fields=["user", "read_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.kind} → {self.user_id}"
-
-
 class OfficialAnswer(models.Model):
     """A reply in a clarification thread marked as the issuer's official answer, signed.
 
@@ -329,7 +269,7 @@ class OfficialAnswer(models.Model):
     )
     version_number = models.PositiveIntegerField()
     signed_at = models.DateTimeField()
-    # The same signed-record fields as announcements.models.SignedRecord (whose relative FK
+    # The same signed-record fields as announcements.signing.models.SignedRecord (whose relative FK
     # cannot be inherited across apps).
     payload = models.TextField()
     content_hash = models.CharField(max_length=64)

@@ -34,7 +34,7 @@ from accounts.permissions import (
     require_mfa,
 )
 from channels_app.models import Channel, ChannelKind, ChannelMember, Message, Thread
-from comms.errors import Forbidden, NotFound, ServiceError
+from common.errors import Forbidden, NotFound, ServiceError
 
 
 def unit_codes_of(user: User) -> set[str]:

@@ -1,6 +1,6 @@
 """Message text: Markdown to safe HTML (at write time), and @mentions.
 
-The Markdown policy is the platform's one policy (announcements.rendering: markdown-it-py with
+The Markdown policy is the platform's one policy (common.markdown: markdown-it-py with
 raw HTML disabled, then nh3 with an allow-list), so a message and an announcement render alike.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from announcements.rendering import render_markdown
+from common.markdown import render_markdown
 
 #: `@198001012005011001` (an 18-digit NIP) or `@[Nama Lengkap]` (a full name, any case).
 MENTION_RE = re.compile(r"(?<![\w@])@(?:(\d{18})(?!\d)|\[([^\[\]\n]{1,200})\])")

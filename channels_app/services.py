@@ -2,7 +2,7 @@
 
 Pages, the JSON API and the WebSocket gateway call these; each checks access itself (through
 channels_app.permissions), validates, writes in one transaction and emits its real-time event
-last in that transaction (comms.realtime.emit pushes after commit).
+last in that transaction (realtime.outbox.emit pushes after commit).
 
 Event groups: a channel thread's events go to `channel.<id>` only, a clarification thread's to
 `thread.<id>` only — one group per event, so that a connection never receives an event twice.
@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.audit import audit
 from accounts.models import Role, Unit, User, jurisdiction_code
 from accounts.permissions import is_unit_admin_of, require_mfa
-from accounts.services import audit
 from channels_app import permissions as perms
 from channels_app.models import (
     CHANNEL_NAME_MAX_CHARS,
@@ -30,19 +30,19 @@ from channels_app.models import (
     Channel,
     ChannelKind,
     ChannelMember,
-    Event,
     Mention,
     Message,
     MessageRevision,
-    Notification,
     OfficialAnswer,
     Thread,
     ThreadRead,
 )
 from channels_app.rendering import mentioned, render_message
+from common.errors import Forbidden, ServiceError
 from comms import ratelimit
-from comms.errors import Forbidden, NotFound, ServiceError
-from comms.realtime import emit
+from notifications.models import Notification
+from realtime.models import Event
+from realtime.outbox import emit
 
 # --- Validation helpers ---------------------------------------------------------------------
 
@@ -581,13 +581,13 @@ CLARIFICATION_FORMAT = "comms.clarification/1"
 def official_answer_mark(*, actor: User, message_id: int) -> OfficialAnswer:
     """Sign a reply in a clarification thread as the issuer's official answer.
 
-    Signed exactly like an announcement version (announcements.signing): RFC 8785 payload,
+    Signed exactly like an announcement version (announcements.signing.crypto): RFC 8785 payload,
     Ed25519 with the issuing unit's current key, key id; the payload names the announcement and
     the version in force, so the answer cannot be moved to another announcement or version.
     """
-    from announcements import signing
-    from announcements.log_services import append_signed
-    from announcements.models import SigningKey
+    from announcements.signing import crypto as signing
+    from announcements.signing.models import SigningKey
+    from announcements.transparency.services import append_signed
 
     message = perms.access_message(actor, message_id)
     thread = message.thread
@@ -655,11 +655,3 @@ def official_answer_mark(*, actor: User, message_id: int) -> OfficialAnswer:
               data={"announcement": announcement.pk, "version": version.number})
         _emit_message("message.edited", message)
     return answer
-
-
-def notification_mark_read(*, actor: User, notification_id: int) -> None:
-    updated = Notification.objects.filter(
-        pk=notification_id, user=actor, read_at=None
-    ).update(read_at=timezone.now())
-    if not updated and not Notification.objects.filter(pk=notification_id, user=actor).exists():
-        raise NotFound()

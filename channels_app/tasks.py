@@ -1,17 +1,12 @@
-"""Background tasks of the real-time gateway, run by `manage.py db_worker` (django-tasks-db)."""
+"""The old import path of django-tasks tasks that moved (issue 15).
 
-from __future__ import annotations
+The database task backend stores each queued task's dotted path
+(`DBTaskResult.task_path`) and imports it when a worker runs the row: rows queued
+before the move still name `channels_app.tasks`. Remove this module once no unfinished row
+does:
 
-from django.utils import timezone
-from django_tasks import task
+    DBTaskResult.objects.filter(task_path__startswith="channels_app.tasks.",
+                                status__in=["READY", "RUNNING"]).exists()
+"""
 
-from channels_app import relay
-
-
-@task()
-def relay_events() -> int:
-    """Re-push unpushed events; while some remain (Redis still down), run again shortly."""
-    pushed = relay.relay_pending()
-    if relay.unpushed_count():
-        relay_events.using(run_after=timezone.now() + relay.RELAY_DELAY).enqueue()
-    return pushed
+from realtime.relay import relay_events  # noqa: F401

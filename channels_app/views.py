@@ -18,7 +18,7 @@ from accounts.models import Membership, Role, Unit, User
 from channels_app import forms, selectors, services
 from channels_app import permissions as perms
 from channels_app.models import ChannelKind, Message, Thread
-from comms.errors import NotFound, ServiceError
+from common.errors import NotFound, ServiceError
 from comms.params import parse_int
 
 

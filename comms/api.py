@@ -25,13 +25,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from asgiref.sync import iscoroutinefunction
-from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
-from django.utils import timezone
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
@@ -39,22 +37,10 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
-from ninja.security import APIKeyCookie, HttpBearer
-from ninja.utils import check_csrf
 from pydantic import BaseModel, BeforeValidator, Field
 
-from comms.errors import ServiceError
-
-#: Touch `last_used_at` at most this often per token (a write per request would be waste).
-_LAST_USED_RESOLUTION_SECONDS = 60
-
-
-class InvalidToken(AuthenticationError):
-    pass
-
-
-class CsrfFailed(Exception):
-    pass
+from accounts.api_auth import BearerTokenAuth, CsrfFailed, InvalidToken, SessionAuth
+from common.errors import ServiceError
 
 
 def _unsupported_media_type() -> ServiceError:
@@ -63,50 +49,6 @@ def _unsupported_media_type() -> ServiceError:
         _("Badan permintaan harus berjenis application/json."),
         status=415,
     )
-
-
-class BearerTokenAuth(HttpBearer):
-    def __call__(self, request: HttpRequest) -> Any:
-        # ninja's HttpBearer logs a header of another scheme in full under DEBUG ("Unexpected
-        # auth - 'Token cmt_…'"): a credential in the log. Another scheme is simply not ours.
-        scheme, _sep, token = request.headers.get(self.header, "").partition(" ")
-        if scheme.lower() != self.openapi_scheme:
-            return None
-        return self.authenticate(request, token)
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from accounts.tokens import authenticate_token
-
-        user, api_token = authenticate_token(token)
-        if user is None:
-            # A bearer header that does not authenticate is an error, never "try the session".
-            raise InvalidToken()
-        request.user = user
-        request.api_token = api_token  # type: ignore[attr-defined]
-        return user
-
-
-class SessionAuth(APIKeyCookie):
-    """The browser session, with Django's CSRF check for unsafe methods."""
-
-    param_name = "sessionid"
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        # ninja's APIKeyCookie runs its CSRF check in this method; it runs in authenticate()
-        # instead, once a session has actually authenticated someone, so that an anonymous
-        # request still gets 401, not a CSRF refusal.
-        return request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = request.user
-        if not (user.is_authenticated and user.is_active):
-            return None
-        # Safe methods pass Django's check; unsafe ones need the token of this session.
-        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False):
-            if check_csrf(request) is not None:
-                raise CsrfFailed()
-        request.api_token = None  # type: ignore[attr-defined]
-        return user
 
 
 class JsonParser(Parser):
@@ -187,25 +129,6 @@ def error_response(
     )
 
 
-def require_scope(request: HttpRequest, scope: str) -> None:
-    """Refuse a token that lacks `scope` (403 insufficient_scope); sessions pass."""
-    token = getattr(request, "api_token", None)
-    if token is not None and not token.has_scope(scope):
-        raise ServiceError(
-            "insufficient_scope",
-            f"Token ini tidak memiliki cakupan '{scope}'.",
-            status=403,
-        )
-
-
-def touch_token(token) -> None:
-    now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > (
-        _LAST_USED_RESOLUTION_SECONDS
-    ):
-        type(token).objects.filter(pk=token.pk).update(last_used_at=now)
-
-
 @api.exception_handler(ServiceError)
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return error_response(request, exc.status, exc.code, exc.message, exc.fields)
@@ -274,7 +197,6 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return _service_error(request, exc.__cause__)
     return error_response(request, exc.status_code, f"http_{exc.status_code}",
                           _("Permintaan tidak dapat diproses."))
-
 
 
 #: Errors of the request itself that Django answers with 400 (and logs, SuspiciousOperation to

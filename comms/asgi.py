@@ -3,7 +3,7 @@
 WebSockets are origin-checked (a page of another site cannot open a socket with the user's
 cookies; API clients without an Origin must bring a bearer token) and authenticated by the
 session or a bearer token. The server's own `send` is kept in the scope before any middleware
-wraps it: the gateway writes event frames through it (channels_app.dispatch). The lifespan
+wraps it: the gateway writes event frames through it (realtime.dispatch). The lifespan
 protocol (uvicorn; daphne has none) starts the relay loop of this process; under daphne the
 first WebSocket connection starts it.
 """
@@ -19,12 +19,13 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from channels_app.dispatch import RAW_SEND_SCOPE_KEY  # noqa: E402
-from channels_app.gateway_auth import BearerTokenMiddleware, GatewayOriginValidator  # noqa: E402
-from channels_app.gateway_daphne import close_oversized_frames_with_1009  # noqa: E402
-from channels_app.relay import ensure_relay_loop, stop_relay_loop  # noqa: E402
-from channels_app.routing import websocket_urlpatterns  # noqa: E402
-from comms.heap import freeze_startup_objects  # noqa: E402
+from accounts.ws_auth import BearerTokenMiddleware  # noqa: E402
+from realtime.auth import GatewayOriginValidator  # noqa: E402
+from realtime.daphne import close_oversized_frames_with_1009  # noqa: E402
+from realtime.dispatch import RAW_SEND_SCOPE_KEY  # noqa: E402
+from realtime.heap import freeze_startup_objects  # noqa: E402
+from realtime.relay import ensure_relay_loop, stop_relay_loop  # noqa: E402
+from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 close_oversized_frames_with_1009()
 

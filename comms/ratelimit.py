@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.utils import timezone
 
-from comms.errors import ServiceError
+from common.errors import ServiceError
 
 Rate = tuple[int, int]
 

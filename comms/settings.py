@@ -71,7 +71,9 @@ INSTALLED_APPS = [
     # django-ninja as an app: /api/v1/docs renders its Swagger UI from the static files the
     # pinned package ships, not from a CDN (no third-party script, works offline).
     "ninja",
+    "realtime",
     "accounts",
+    "notifications",
     "announcements",
     "channels_app",
     "comms",
@@ -140,7 +142,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_redis_url("REDIS_URL")
 # CHANNEL_LAYER: "pubsub" (default) or "core". Pub/sub measured 8x faster for fan-out
 # (bench/realtime_layers.py, docs/realtime.md): one PUBLISH per group instead of one queue
-# entry per connection; neither layer is durable, the event log is (comms.realtime).
+# entry per connection; neither layer is durable, the event log is (realtime.outbox).
 CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
 if CHANNEL_LAYER not in {"pubsub", "core"}:
     raise ImproperlyConfigured(f"CHANNEL_LAYER must be pubsub or core, not {CHANNEL_LAYER!r}.")
@@ -164,7 +166,7 @@ if REDIS_URL:
                     "hosts": _redis_hosts,
                     "prefix": CHANNEL_PREFIX,
                     # One channel per process receives every group event of all its
-                    # connections (channels_app.dispatch), and a full channel drops group
+                    # connections (realtime.dispatch), and a full channel drops group
                     # sends silently: room for a large burst, not the per-consumer 100.
                     "capacity": env_int("CHANNEL_CAPACITY", 100_000, minimum=100),
                     "expiry": 60,
@@ -256,8 +258,9 @@ except ValueError:
     raise ImproperlyConfigured("ACK_REMINDER_HOURS must be whole hours, e.g. 24,2.") from None
 if any(h < 1 for h in ACK_REMINDER_HOURS):
     raise ImproperlyConfigured("ACK_REMINDER_HOURS must be at least 1 hour each.")
-# WebSocket acknowledgements are written in batches (group commit, announcements.ack_batch):
-# a frame waits at most this long for others to share its transaction.
+# WebSocket acknowledgements are written in batches (group commit,
+# announcements.receipts.ack_batch): a frame waits at most this long for others to share its
+# transaction.
 ACK_BATCH_WINDOW_MS = env_int("ACK_BATCH_WINDOW_MS", 10, minimum=0)
 
 # --- Separation of duties (docs/announcements.md) -----------------------------------------

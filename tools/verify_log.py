@@ -10,9 +10,10 @@ summary, or exits 1 naming the first problem it found.
 
 It needs only the Python standard library and `cryptography`: no Django, no database, nothing
 from the project. That is also why it carries its own copy of the RFC 9162 hashing and of the
-signed-note parsing (the project's are announcements/log.py and announcements/checkpoints.py):
-an auditor must be able to run it without trusting, or even installing, the code that produced
-the log. The duplication is deliberate; tests/transparency checks both against the same data.
+signed-note parsing (the project's are announcements/transparency/merkle.py and
+announcements/transparency/checkpoints.py): an auditor must be able to run it without trusting, or
+even installing, the code that produced the log. The duplication is deliberate; tests/transparency
+checks both against the same data.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from announcements import receipt_selectors
-from announcements.views_receipts import ack_context
+from announcements.receipts import selectors as receipt_selectors
+from announcements.receipts.views import ack_context
 
 register = template.Library()
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.importer import import_users
 from accounts.models import AuditEvent, Membership, User
-from comms.errors import ServiceError
+from common.errors import ServiceError
 from tests.accounts.helpers import change_email_verified, enrol_totp
 
 HEADER = "nip,name,email,position,unit_code,role"

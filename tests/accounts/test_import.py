@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from accounts import services
+from accounts import importer as accounts_importer
 from accounts.importer import import_users
 from accounts.models import AuditEvent, ImportJob, ImportStatus, Membership, User
 from tests.accounts.helpers import change_email_verified, enrol_totp
@@ -220,7 +220,7 @@ def test_web_import_job_reports_progress_and_result(org, personas, settings, tmp
     page = client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 1s"' in page  # the page polls while the job runs
 
-    services.import_job_run(job_id=job.pk)  # what the task worker runs
+    accounts_importer.import_job_run(job_id=job.pk)  # what the task worker runs
     job.refresh_from_db()
     assert job.status == ImportStatus.DONE and job.result["created"] == 2
     page = client.get(response["Location"]).content.decode()
@@ -235,7 +235,7 @@ def test_web_import_of_bad_file_lists_the_lines(org, personas, settings, tmp_pat
     client.force_login(personas.smg_admin)
     upload = SimpleUploadedFile("asn.csv", _csv(*GOOD).encode(), "text/csv")
     client.post(reverse("accounts:import_start"), {"file": upload})
-    job = services.import_job_run(job_id=ImportJob.objects.get().pk)
+    job = accounts_importer.import_job_run(job_id=ImportJob.objects.get().pk)
     assert job.status == ImportStatus.FAILED
     assert job.result["errors"] == [[5, "Unit '33.72.DISKOMINFO' di luar unit yang Anda kelola."]]
     assert not User.objects.filter(email="andi@semarangkota.go.id").exists()

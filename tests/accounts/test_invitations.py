@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import AuditEvent, Invitation, Membership, User
-from comms.errors import ServiceError
+from common.errors import ServiceError
 from tests.accounts.helpers import enrol_totp
 
 NEW_PASSWORD = "Sangat-Rahasia-2026"

@@ -118,7 +118,7 @@ def test_reminder_and_escalation_mails_show_titles_and_names_as_typed(personas):
     ann = publish(personas.smg_author, personas.smg_signer, title=title, requires_ack=True,
                   ack_deadline=timezone.now() + timedelta(days=3))
     rows = DBTaskResult.objects.filter(args_kwargs__kwargs__announcement_id=ann.pk)
-    from announcements.reminders import escalate_pending, remind_pending
+    from announcements.receipts.reminders import escalate_pending, remind_pending
 
     assert rows.filter(task_path__endswith="send_reminders").exists()
     remind_pending(announcement_id=ann.pk, hours=24)

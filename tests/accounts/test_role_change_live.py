@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from accounts import services
-from channels_app.models import Event
-from comms.realtime import SUBSCRIPTION_CHANGED
+from realtime.audience import SUBSCRIPTION_CHANGED
+from realtime.models import Event
 from tests.announcements.conftest import enable_mfa
 from tests.realtime.helpers import RtClient, emit_committed
 

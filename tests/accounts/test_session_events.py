@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import AuditEvent, User
-from channels_app.models import Event
+from realtime.models import Event
 from tests.accounts.helpers import enrol_totp
 
 PASSWORD = "kata-sandi-uji-123"
@@ -124,7 +124,7 @@ def test_a_tokens_expiry_is_scheduled_and_records_the_tokens_end(personas):
     user = personas.smg_member
     with TestCase.captureOnCommitCallbacks(execute=True):
         token, _secret = token_create(user=user, name="cli", scopes=["read"], expires_days=7)
-    [row] = DBTaskResult.objects.filter(task_path="accounts.tasks.api_token_expired")
+    [row] = DBTaskResult.objects.filter(task_path="accounts.importer.api_token_expired")
     assert row.run_after == token.expires_at
     assert row.args_kwargs["kwargs"] == {"token_id": token.pk}
 

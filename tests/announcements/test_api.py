@@ -12,7 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from announcements.models import Announcement, AnnouncementVersion, Attachment, Receipt
+from announcements.models import Announcement, AnnouncementVersion, Attachment
+from announcements.receipts.models import Receipt
 from tests.announcements.conftest import publish
 
 pytestmark = pytest.mark.django_db

@@ -10,18 +10,19 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from announcements import services, signing
+from announcements import services
 from announcements.models import (
     Announcement,
     AnnouncementVersion,
-    ImmutableError,
-    Receipt,
     ReviewComment,
     Status,
     VersionState,
 )
-from channels_app.models import Event
-from comms.errors import ServiceError
+from announcements.receipts.models import Receipt
+from announcements.signing import crypto
+from announcements.signing.models import ImmutableError
+from common.errors import ServiceError
+from realtime.models import Event
 from tests.announcements.conftest import (
     content,
     enable_mfa,
@@ -70,7 +71,7 @@ def test_submit_then_publish_signs_fixes_recipients_and_emits(signers_with_mfa, 
     assert payload["title"] == version.title and payload["body"] == version.body
     assert payload["signer"]["nip"] == p.smg_signer.nip
     assert payload["supersedes"] is None
-    assert signing.check_version(version).ok
+    assert crypto.check_version(version).ok
     # Everyone in Kota Semarang and below (home unit or membership), nobody from Surakarta.
     recipients = set(Receipt.objects.filter(announcement=announcement)
                      .values_list("user__full_name", flat=True))
@@ -172,8 +173,8 @@ def test_the_log_lock_is_taken_after_the_receipts_are_written(require_postgres,
     # event lock comes after it, never before (no lock cycle).
     from django.test.utils import CaptureQueriesContext
 
-    from announcements.log_services import LOG_LOCK_KEY
-    from comms.realtime import EVENT_LOCK_KEY
+    from announcements.transparency.services import LOG_LOCK_KEY
+    from realtime.outbox import EVENT_LOCK_KEY
 
     p = signers_with_mfa
     draft = make_draft(p.smg_author)
@@ -318,7 +319,7 @@ def test_withdrawal_is_a_signed_record(published, personas):
         actor=personas.smg_signer, announcement_id=published.pk, reason="Dibatalkan."
     )
     assert Announcement.objects.get(pk=published.pk).status == Status.WITHDRAWN
-    assert signing.check_withdrawal(withdrawal).ok
+    assert crypto.check_withdrawal(withdrawal).ok
     payload = json.loads(withdrawal.payload)
     assert payload["withdrawn_hash"] == published.current_version.content_hash
     assert Event.objects.filter(type="announcement.withdrawn").count() == 1
@@ -389,7 +390,7 @@ def test_a_returned_scheduled_version_is_not_published(signers_with_mfa):
 
 
 def test_a_unit_without_a_key_gets_one_on_first_publish(signers_with_mfa):
-    from announcements.models import SigningKey
+    from announcements.signing.models import SigningKey
 
     assert not SigningKey.objects.exists()
     announcement = publish(signers_with_mfa.smg_author, signers_with_mfa.smg_signer)

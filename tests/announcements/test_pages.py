@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from announcements import services
-from announcements.models import Announcement, Receipt
+from announcements.models import Announcement
+from announcements.receipts.models import Receipt
 from tests.announcements.conftest import make_draft, publish
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from announcements.models import Receipt
+from announcements.receipts.models import Receipt
 from tests.announcements.conftest import publish
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from announcements.models import Receipt
+from announcements.receipts.models import Receipt
 from comms.params import MAX_OFFSET, parse_int
 from tests.announcements.conftest import publish
 from tests.receipts.conftest import client_for

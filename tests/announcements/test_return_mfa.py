@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from announcements import services
 from announcements.models import Announcement, ReviewComment, Status, VersionState
-from comms.errors import ServiceError
+from common.errors import ServiceError
 from tests.announcements.conftest import make_draft
 from tests.conftest import enable_mfa
 from tests.receipts.conftest import client_for

@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.utils import timezone
 
-from announcements import services, signing
-from announcements.models import SigningKey
+from announcements import services
+from announcements.signing import crypto, keys
+from announcements.signing.models import SigningKey
 from tests.announcements.conftest import publish
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,7 @@ def test_canonical_bytes_known_answer():
         '"issuer":{"code":"33.74.DISKOMINFO","name":"Diskominfo"},"requires_ack":true,'
         '"title":"Apel pagi \\"wajib\\"\\n","version":2}'
     ).encode()
-    assert signing.canonical(payload) == expected
+    assert crypto.canonical(payload) == expected
 
 
 def test_rfc8032_test_vector_verifies():
@@ -46,8 +47,8 @@ def test_rfc8032_test_vector_verifies():
         "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555f"
         "b8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
     )
-    assert signing.signature_valid(public, b"", base64.b64encode(signature).decode())
-    assert not signing.signature_valid(public, b"x", base64.b64encode(signature).decode())
+    assert crypto.signature_valid(public, b"", base64.b64encode(signature).decode())
+    assert not crypto.signature_valid(public, b"x", base64.b64encode(signature).decode())
 
 
 def test_version_payload_known_answer(signers_with_mfa):
@@ -56,7 +57,7 @@ def test_version_payload_known_answer(signers_with_mfa):
                            body="Hadir pukul 08.00.", reference_number="005/1/2026",
                            priority="segera")
     version = announcement.current_version
-    published = signing.rfc3339(version.published_at)
+    published = crypto.rfc3339(version.published_at)
     signer = p.smg_signer
     expected = (
         '{"ack_deadline":null,"announcement_id":' + str(announcement.pk) + ','
@@ -76,9 +77,9 @@ def test_version_payload_known_answer(signers_with_mfa):
 
 def test_rfc3339_is_utc_whole_seconds():
     moment = datetime(2026, 3, 1, 7, 30, 15, 999999, tzinfo=UTC) + timedelta(hours=0)
-    assert signing.rfc3339(moment) == "2026-03-01T07:30:15Z"
+    assert crypto.rfc3339(moment) == "2026-03-01T07:30:15Z"
     jakarta = timezone.localtime(moment)
-    assert signing.rfc3339(jakarta) == "2026-03-01T07:30:15Z"
+    assert crypto.rfc3339(jakarta) == "2026-03-01T07:30:15Z"
 
 
 def test_signature_verifies_with_an_independent_key_object(published):
@@ -94,32 +95,32 @@ def test_signature_verifies_with_an_independent_key_object(published):
 
 
 def test_private_keys_are_stored_encrypted(org, settings):
-    key = services.signing_key_create(unit=org.setda)
+    key = keys.signing_key_create(unit=org.setda)
     assert "ENCRYPTED PRIVATE KEY" in key.private_key_pem
-    assert isinstance(signing.load_private_key(key.private_key_pem), Ed25519PrivateKey)
+    assert isinstance(crypto.load_private_key(key.private_key_pem), Ed25519PrivateKey)
     settings.SIGNING_KEY_PASSPHRASE = "another-passphrase"
     with pytest.raises(ValueError):
-        signing.load_private_key(key.private_key_pem)
+        crypto.load_private_key(key.private_key_pem)
 
 
 def test_debug_without_passphrase_generates_one_once(settings, tmp_path):
     settings.SIGNING_KEY_PASSPHRASE = ""
     settings.DEBUG = True
     settings.VAR_DIR = tmp_path
-    first = signing.passphrase()
-    assert first == signing.passphrase()
+    first = crypto.passphrase()
+    assert first == crypto.passphrase()
     assert (tmp_path / "signing_key_passphrase").stat().st_mode & 0o777 == 0o600
     settings.DEBUG = False
     with pytest.raises(Exception, match="SIGNING_KEY_PASSPHRASE"):
-        signing.passphrase()
+        crypto.passphrase()
 
 
 def test_rotation_keeps_old_signatures_valid(published, personas, org):
     old = SigningKey.objects.get()
     call_command("signing_key", "rotate", "--unit", "33.74.DISKOMINFO")
-    new = services.active_key(org.semarang_diskominfo)
+    new = keys.active_key(org.semarang_diskominfo)
     assert new.key_id != old.key_id
-    assert signing.check_version(published.current_version).ok
+    assert crypto.check_version(published.current_version).ok
 
 
 def test_a_revoked_key_signed_before_revocation_stays_valid(published, personas):
@@ -127,16 +128,16 @@ def test_a_revoked_key_signed_before_revocation_stays_valid(published, personas)
     call_command("signing_key", "revoke", "--unit", "33.74.DISKOMINFO", "--reason", "bocor")
     key = SigningKey.objects.get(key_id=version.key_id)
     assert key.revoked_at is not None
-    assert signing.check_version(version).ok
+    assert crypto.check_version(version).ok
     # A signature dated after the revocation is not accepted.
     SigningKey.objects.filter(pk=key.pk).update(revoked_at=version.published_at)
-    check = signing.check_version(version)
+    check = crypto.check_version(version)
     assert not check.ok and any("revoked" in p for p in check.problems)
 
 
 def test_revocation_forces_a_new_key_for_the_next_publication(published, personas):
     revoked = published.current_version.key_id
-    services.signing_key_revoke(key_id=revoked, reason="bocor")
+    keys.signing_key_revoke(key_id=revoked, reason="bocor")
     announcement = publish(personas.smg_author, personas.smg_signer)
     assert announcement.current_version.key_id != revoked
 

@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from announcements import selectors, services
+from announcements import services
 from announcements.models import Announcement, AnnouncementVersion
+from announcements.verification import selectors as verification_selectors
 from tests.announcements.conftest import publish, setda_author, tamper
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,7 @@ def test_tampering_makes_the_server_badge_invalid(two_published, personas, kind)
     target, other = two_published
     apply_tampering(kind, target.current_version, other.current_version)
     announcement = Announcement.objects.get(pk=target.pk)
-    badge = selectors.badge_for(announcement, announcement.current_version)
+    badge = verification_selectors.badge_for(announcement, announcement.current_version)
     assert badge.state == "invalid", badge
 
     client = Client()
@@ -105,4 +106,7 @@ def test_a_tampered_withdrawal_is_named(two_published, personas, capsys):
         call_command("verify_announcements")
     assert f"withdrawal of announcement {target.pk}: reason" in capsys.readouterr().err
     announcement = Announcement.objects.get(pk=target.pk)
-    assert selectors.badge_for(announcement, announcement.current_version).state == "invalid"
+    assert (
+        verification_selectors.badge_for(announcement, announcement.current_version).state
+        == "invalid"
+    )

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from announcements import services
-from announcements.models import Announcement, Receipt, Status, VersionState
-from comms.errors import ServiceError
+from announcements.models import Announcement, Status, VersionState
+from announcements.receipts.models import Receipt
+from common.errors import ServiceError
 from tests.announcements.conftest import content, make_draft, publish, setda_author
 from tests.conftest import enable_mfa, make_user
 from tests.receipts.conftest import client_for

@@ -7,10 +7,10 @@ import json
 import pytest
 from django.test import Client
 
-from announcements.models import LogEntry
+from announcements.transparency.models import LogEntry
 from channels_app import selectors, services
 from channels_app.models import OfficialAnswer
-from comms.errors import ServiceError
+from common.errors import ServiceError
 from tests.announcements.conftest import publish
 from tests.channels_app.conftest import enable_mfa
 

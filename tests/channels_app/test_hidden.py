@@ -17,7 +17,9 @@ import pytest
 from django.test import Client
 
 from channels_app import services
-from channels_app.models import Event, Mention, Message, Notification
+from channels_app.models import Mention, Message
+from notifications.models import Notification
+from realtime.models import Event
 from tests.announcements.conftest import publish
 from tests.channels_app.conftest import enable_mfa, make_channels
 from tests.conftest import recv_json

@@ -11,7 +11,7 @@ from django.test import Client
 
 from channels_app import selectors, services
 from channels_app.models import Message, Thread
-from comms.errors import ServiceError
+from common.errors import ServiceError
 
 pytestmark = pytest.mark.django_db
 

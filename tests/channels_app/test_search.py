@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from channels_app import selectors, services
-from comms.errors import ServiceError
+from common.errors import ServiceError
 from tests.channels_app.conftest import enable_mfa, make_channels
 
 pytestmark = pytest.mark.django_db

@@ -7,16 +7,10 @@ import pytest
 
 from accounts.models import AuditEvent
 from channels_app import selectors, services
-from channels_app.models import (
-    MESSAGE_MAX_CHARS,
-    Channel,
-    Event,
-    Message,
-    MessageRevision,
-    Notification,
-    Thread,
-)
-from comms.errors import ServiceError
+from channels_app.models import MESSAGE_MAX_CHARS, Channel, Message, MessageRevision, Thread
+from common.errors import ServiceError
+from notifications.models import Notification
+from realtime.models import Event
 from tests.channels_app.conftest import enable_mfa
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 
 from accounts.tokens import token_create
-from announcements.models import SigningKey
+from announcements.signing.models import SigningKey
 
 
 def _assert_error(response, status: int, code: str) -> dict:

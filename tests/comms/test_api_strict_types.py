@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from accounts.tokens import token_create
-from announcements.models import Receipt
+from announcements.receipts.models import Receipt
 from tests.receipts.conftest import publish_ack
 
 pytestmark = pytest.mark.django_db

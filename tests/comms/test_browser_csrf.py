@@ -19,7 +19,8 @@ import pytest
 from django.utils import timezone
 
 from announcements import services
-from announcements.models import Announcement, Receipt, Status
+from announcements.models import Announcement, Status
+from announcements.receipts.models import Receipt
 from channels_app.models import Message
 from tests.announcements.conftest import make_draft, publish
 from tests.channels_app.conftest import make_channels

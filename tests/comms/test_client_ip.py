@@ -162,7 +162,7 @@ def test_through_the_real_server_behind_one_proxy(start_asgi_server, require_red
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    from announcements.check import RATE_LIMIT
+    from announcements.verification.cek import RATE_LIMIT
 
     answers = [status(f"10.0.{i // 250}.{i % 250}, {CLIENT}") for i in range(RATE_LIMIT + 1)]
     assert 429 not in answers[:-1] and answers[-1] == 429

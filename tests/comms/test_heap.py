@@ -1,4 +1,4 @@
-"""The ASGI server's start-up heap is frozen out of the collector's full passes (comms/heap.py):
+"""The ASGI server's start-up heap is frozen out of the collector's full passes (realtime/heap.py):
 a full pass over ~135,000 start-up objects was the pages' p99 (docs/performance.md)."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def test_the_asgi_process_freezes_its_start_up_heap_with_the_views_loaded():
 
 CONNECTIONS_PROBE = """
 import gc, weakref
-from comms import heap
+from realtime import heap
 
 class Connection:  # a connection's objects, with a cycle as a consumer and its task make
     def __init__(self):

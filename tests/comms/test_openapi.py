@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-#: Response fields still typed only as "an object" — `announcements/check.py` (`CheckOut`)
-#: belongs to the /cek work of issue 14; type them there and empty this list.
+#: Response fields still typed only as "an object" — `announcements/verification/cek.py`
+#: (`CheckOut`) belongs to the /cek work of issue 14; type them there and empty this list.
 UNTYPED_OBJECTS_ALLOWED = {"CheckOut.announcement", "CheckOut.diff"}
 
 

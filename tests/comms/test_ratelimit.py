@@ -6,9 +6,9 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from common.errors import ServiceError
 from comms import ratelimit
 from comms.env import env_rate
-from comms.errors import ServiceError
 
 
 @pytest.fixture(autouse=True)

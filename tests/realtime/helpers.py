@@ -12,13 +12,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from comms.realtime import emit
+from realtime.outbox import emit
 
 
 def log_of(count: int, **fields) -> list[int]:
     """`count` events to the whole province, written at once, pushed long ago (so that a
     resume's look-back for late pushes leaves them out)."""
-    from channels_app.models import Event
+    from realtime.models import Event
 
     pushed = timezone.now() - timedelta(hours=1)
     rows = Event.objects.bulk_create(
@@ -118,8 +118,8 @@ def open_ws(server, user, **kwargs):
 
 def expected_ids(user, *, after: int = 0, until: int | None = None) -> list[int]:
     """Ids of the committed events `user` may see, by the gateway's own rule, from the DB."""
-    from channels_app.gateway import gateway_state_for, visible
-    from channels_app.models import Event
+    from realtime.gateway import gateway_state_for, visible
+    from realtime.models import Event
 
     state = gateway_state_for(user)
     events = Event.objects.filter(id__gt=after).order_by("id")

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from channels_app.models import Event
+from realtime.models import Event
 from tests.announcements.conftest import enable_mfa, publish
 from tests.realtime.helpers import log_of
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from websockets.exceptions import ConnectionClosed
 
-from channels_app.models import Event
+from realtime.models import Event
 from tests.realtime.helpers import RtClient
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,5 +1,5 @@
 """A WebSocket lives no longer than the credentials it was opened with: a revoked token, a
-password change or reset (`session.ended` from comms.realtime.emit_credentials_revoked) and a
+password change or reset (`session.ended` from realtime.outbox.emit_credentials_revoked) and a
 token's expiry close it with 4401 within seconds; a token that stopped being usable cannot act
 even in the moment before its socket is closed. Against a real daphne process; an event emitted
 in the test process reaches it through Redis, as in production."""
@@ -17,11 +17,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from accounts.models import ApiToken
-from accounts.services import api_token_revoke, session_hash
+from accounts.services import api_token_revoke
 from accounts.tokens import token_create
-from announcements.models import Receipt
-from channels_app.models import Event
-from comms.realtime import SESSION_ENDED, emit_credentials_revoked, session_end_applies
+from announcements.receipts.models import Receipt
+from realtime.audience import SESSION_ENDED, session_hash
+from realtime.models import Event
+from realtime.outbox import emit_credentials_revoked, session_end_applies
 from tests.conftest import enable_mfa, session_cookie_for
 from tests.realtime.helpers import RtClient
 from tests.receipts.conftest import publish_ack

@@ -15,7 +15,7 @@ from websockets.sync.client import connect
 
 from accounts.tokens import token_create
 from announcements import services as announcement_services
-from comms.realtime import SUBSCRIPTION_CHANGED
+from realtime.audience import SUBSCRIPTION_CHANGED
 from tests.announcements.conftest import content, enable_mfa
 from tests.conftest import session_cookie_for
 from tests.realtime.helpers import RtClient, emit_committed

@@ -1,4 +1,4 @@
-"""The per-process dispatcher (channels_app.dispatch): one layer subscription per group and
+"""The per-process dispatcher (realtime.dispatch): one layer subscription per group and
 process, per-connection filtering, holding live events during a resume, a client that stops
 reading, and no leak when connections go; the connection state query count; SentIds."""
 
@@ -14,9 +14,9 @@ import redis
 from django.db import connections
 
 from accounts.models import User
-from channels_app.dispatch import SENT_WINDOW, SentIds
-from channels_app.gateway import gateway_state_for
 from comms.env import redis_channel_prefix
+from realtime.dispatch import SENT_WINDOW, SentIds
+from realtime.gateway import gateway_state_for
 from tests.realtime.helpers import (
     PROVINCE_WIDE,
     SEMARANG_ONLY,
@@ -191,4 +191,3 @@ def test_sent_ids_remember_a_window_below_the_largest_id():
     sent.add(3000 + SENT_WINDOW - 1)
     assert 3000 in sent and 2990 not in sent and 12 not in sent
     assert sorted(sent) == [3000, 3000 + SENT_WINDOW - 1]
-

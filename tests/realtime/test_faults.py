@@ -15,9 +15,9 @@ import redis
 from django.db import connections, transaction
 from websockets.exceptions import ConnectionClosed
 
-from channels_app.models import Event
 from comms.env import redis_channel_prefix
-from comms.realtime import emit
+from realtime.models import Event
+from realtime.outbox import emit
 from tests.conftest import free_port, need_service
 from tests.realtime.helpers import (
     PROVINCE_WIDE,

@@ -13,9 +13,9 @@ import pytest
 from django.utils import timezone
 from websockets.exceptions import ConnectionClosed
 
-from channels_app import gateway, relay
-from channels_app.models import Event
-from comms.realtime import Viewer
+from realtime import gateway, relay
+from realtime.audience import Viewer
+from realtime.models import Event
 from tests.realtime.helpers import RtClient, emit_committed, log_of, open_ws
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,10 +11,12 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from channels_app import gateway, relay
-from channels_app.models import Event
-from comms import realtime
-from comms.realtime import Viewer, claim_event, emit
+from realtime import audience as realtime_audience
+from realtime import gateway, outbox, push, relay
+from realtime.audience import Viewer
+from realtime.models import Event
+from realtime.outbox import emit
+from realtime.push import claim_event
 from tests.conftest import free_port
 from tests.realtime.helpers import emit_committed
 
@@ -37,13 +39,13 @@ def test_an_event_is_written_with_the_change_and_vanishes_with_its_rollback(tran
 
 def test_pushes_after_holds_committed_events_until_the_block_ends(transactional_db):
     # The publish API builds its response first, then pushes (docs/performance.md).
-    with realtime.pushes_after():
+    with outbox.pushes_after():
         event = emit_committed(type="announcement.published", data={"id": 1}, groups=["unit.33"])
         stored = Event.objects.get(id=event.id)
         assert stored.pushed_at is None  # committed, durable, not pushed yet
     assert Event.objects.get(id=event.id).pushed_at is not None
     # A block that fails after the commit still pushes what it committed.
-    with pytest.raises(RuntimeError), realtime.pushes_after():
+    with pytest.raises(RuntimeError), outbox.pushes_after():
         event = emit_committed(type="announcement.published", data={"id": 2}, groups=["unit.33"])
         raise RuntimeError("building the response failed")
     assert Event.objects.get(id=event.id).pushed_at is not None
@@ -65,7 +67,7 @@ def test_two_pushers_never_claim_the_same_event(db):
     assert claim_event(event.id) is False
     # A pusher that died holding the claim is replaced once the lease has run out.
     Event.objects.filter(id=event.id).update(
-        claimed_at=timezone.now() - realtime.CLAIM_LEASE - timedelta(seconds=1)
+        claimed_at=timezone.now() - push.CLAIM_LEASE - timedelta(seconds=1)
     )
     assert claim_event(event.id) is True
     Event.objects.filter(id=event.id).update(pushed_at=timezone.now(), claimed_at=None)
@@ -93,7 +95,7 @@ def test_a_failed_push_leaves_the_event_for_the_relay(db, settings):
                               "socket_timeout": None, "socket_connect_timeout": 1}]},
     }}
     event = Event.objects.create(type="x.y", data={}, groups=["unit.33"])
-    assert realtime.push_event(event) is False
+    assert relay.push_event(event) is False
     event.refresh_from_db()
     assert event.pushed_at is None and event.claimed_at is None
     Event.objects.filter(id=event.id).update(created_at=timezone.now() - timedelta(minutes=1))
@@ -102,7 +104,7 @@ def test_a_failed_push_leaves_the_event_for_the_relay(db, settings):
 
 
 def test_the_relay_task_runs_the_relay(db):
-    from channels_app.tasks import relay_events
+    from realtime.relay import relay_events
 
     event = Event.objects.create(type="x.y", data={}, groups=["unit.33"])
     Event.objects.filter(id=event.id).update(created_at=timezone.now() - timedelta(minutes=1))
@@ -126,7 +128,7 @@ def test_resume_returns_what_the_viewer_may_see_in_id_order(db, django_assert_nu
             (["user.1"], {"users": [1]}),  # 4: personal, other group
         ])
     ]
-    Event.objects.create(type=realtime.SESSION_ENDED, data={"session": None},
+    Event.objects.create(type=realtime_audience.SESSION_ENDED, data={"session": None},
                          groups=["unit.33"], audience=None)  # control: never forwarded
     # The head, the oldest row (is the cursor older than the log?) and one batch query,
     # however many events: filtering is in memory.

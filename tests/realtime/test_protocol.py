@@ -9,7 +9,7 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from channels_app import gateway
+from realtime import gateway
 from tests.realtime.helpers import RtClient
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 from announcements import services
 from announcements.models import Announcement
 from announcements.permissions import can_read, readable_announcement_ids
-from channels_app.models import Event
+from realtime.models import Event
 from tests.announcements.conftest import make_draft, publish
 from tests.conftest import enable_mfa, make_user
 from tests.realtime.helpers import RtClient

@@ -68,11 +68,14 @@ def post_json(client: Client, url: str, data: dict | None = None):
 
 
 def enqueued(task_name: str) -> list:
-    """The task rows the database backend holds for `announcements.reminders.<task_name>`."""
+    """The task rows the database backend holds for the receipts task `task_name`."""
     from django_tasks_db.models import DBTaskResult
 
-    return list(DBTaskResult.objects.filter(
-        task_path=f"announcements.reminders.{task_name}").order_by("run_after"))
+    from announcements.receipts import reminders
+    from announcements.receipts import services as receipts
+
+    task = getattr(reminders, task_name, None) or getattr(receipts, task_name)
+    return list(DBTaskResult.objects.filter(task_path=task.module_path).order_by("run_after"))
 
 
 def run_task(row):

@@ -1,7 +1,7 @@
 """Group commit of acknowledgements: `receipts_acknowledge_many` judges each request of a batch
 on its own in one transaction of a fixed number of queries; the `ack` WebSocket frame goes
-through it (announcements.ack_batch), so the frames of many sockets share a transaction and each
-socket still gets its own answer."""
+through it (announcements.receipts.ack_batch), so the frames of many sockets share a transaction and
+each socket still gets its own answer."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from django.core.cache import cache
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
-from announcements import receipts
-from announcements.models import Receipt
-from announcements.receipts import AckRequest, AckResult, receipts_acknowledge_many
-from channels_app.models import Event
-from comms.errors import ServiceError
+from announcements.receipts import services as receipts
+from announcements.receipts.models import Receipt
+from announcements.receipts.services import AckRequest, AckResult, receipts_acknowledge_many
+from common.errors import ServiceError
+from realtime.models import Event
 from tests.conftest import make_user
 from tests.factories import UnitFactory
 from tests.realtime.helpers import RtClient
@@ -262,7 +262,7 @@ def test_the_delivery_flush_skips_a_receipt_another_transaction_holds(p):
 
 
 def test_the_delivery_flush_is_cut_into_parts_of_one_update_each():
-    from announcements import delivery
+    from announcements.receipts import delivery
 
     batch = {7: set(range(1, 1201)), 9: {5, 3}}
     parts = delivery.parts(batch)
@@ -279,7 +279,7 @@ def test_the_paced_delivery_flush_marks_every_receipt(p, monkeypatch):
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from announcements import delivery
+    from announcements.receipts import delivery
 
     ann = publish_ack(p)
     event = Event.objects.filter(type="announcement.published", data__id=ann.pk).latest("id")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from announcements import receipts, services
-from announcements.models import Receipt
-from comms.errors import NotFound, ServiceError
+from announcements import services
+from announcements.receipts import services as receipts
+from announcements.receipts.models import Receipt
+from common.errors import NotFound, ServiceError
 from tests.receipts.conftest import client_for, correct, post_json, publish_ack
 
 pytestmark = pytest.mark.django_db

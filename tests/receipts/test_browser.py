@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from announcements import receipts
+from announcements.receipts import services as receipts
 from tests.receipts.conftest import publish_ack
 from tests.receipts.test_websocket import http, token_for
 
@@ -64,7 +64,7 @@ def test_a_burst_reaches_the_dashboard_through_the_throttle_and_the_worker(
     expect(page.locator("#sum-acknowledged")).not_to_have_text("0")
     # The second is over: the gate opens, and the worker runs the deferred summary.
     cache.delete(receipts._gate_key(ann.pk))
-    DBTaskResult.objects.filter(task_path="announcements.reminders.publish_summary_later") \
+    DBTaskResult.objects.filter(task_path="announcements.receipts.services.publish_summary_later") \
         .update(run_after=timezone.now() - timedelta(seconds=1))
     run_task_worker()
     expect(page.locator("#sum-acknowledged")).to_have_text("3")

@@ -9,7 +9,7 @@ import io
 import pytest
 from django.utils import timezone
 
-from announcements import receipts
+from announcements.receipts import services as receipts
 from tests.conftest import make_user
 from tests.receipts.conftest import client_for, publish_ack
 

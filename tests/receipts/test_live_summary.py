@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from announcements import receipts
-from channels_app.models import Event
+from announcements.receipts import services as receipts
+from realtime.models import Event
 from tests.receipts.conftest import enqueued, run_task
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,10 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import User
-from announcements import receipt_selectors, receipts
-from announcements.models import Receipt, ReceiptNotice
-from announcements.permissions import access_receipt_stats
+from announcements.receipts import selectors as receipt_selectors
+from announcements.receipts import services as receipts
+from announcements.receipts.models import Receipt, ReceiptNotice
+from announcements.receipts.permissions import access_receipt_stats
 from tests.conftest import make_user
 from tests.factories import UnitFactory
 from tests.receipts.conftest import client_for, publish_ack
@@ -117,7 +118,7 @@ def test_cursors_are_checked(p, crowd):
 
 
 def test_the_dashboard_pages_forward_with_a_cursor(p, crowd, monkeypatch):
-    monkeypatch.setattr("announcements.views_receipts.PENDING_PAGE", 8)
+    monkeypatch.setattr("announcements.receipts.views.PENDING_PAGE", 8)
     ann = publish_ack(p)
     client = client_for(p.smg_author)
     url = f"/pengumuman/{ann.pk}/tanda-terima/"

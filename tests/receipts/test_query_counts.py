@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from announcements import receipts
-from announcements.models import Receipt, ReceiptNotice
+from announcements.receipts import services as receipts
+from announcements.receipts.models import Receipt, ReceiptNotice
 from tests.announcements.conftest import publish
 from tests.conftest import make_user
 from tests.factories import UnitFactory

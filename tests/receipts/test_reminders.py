@@ -10,9 +10,10 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from announcements import receipts
-from announcements.models import Announcement, ReceiptNotice
-from channels_app.models import Notification
+from announcements.models import Announcement
+from announcements.receipts import services as receipts
+from announcements.receipts.models import ReceiptNotice
+from notifications.models import Notification
 from tests.conftest import make_user
 from tests.receipts.conftest import client_for, enqueued, publish_ack, run_task
 

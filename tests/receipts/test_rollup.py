@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from announcements import receipts
-from announcements.permissions import access_receipt_stats
-from announcements.receipt_selectors import summary_for
-from comms.errors import NotFound
+from announcements.receipts import services as receipts
+from announcements.receipts.permissions import access_receipt_stats
+from announcements.receipts.selectors import summary_for
+from common.errors import NotFound
 from tests.announcements.conftest import publish, setda_author
 from tests.conftest import make_user
 from tests.factories import UnitFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.template import Context, Template
 
-from announcements.receipt_selectors import UnitRow
+from announcements.receipts.selectors import UnitRow
 
 HOSTILE = """Dinas <script>alert("x")</script> & 'Co'"""
 

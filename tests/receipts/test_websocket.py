@@ -15,8 +15,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.models import ApiToken
-from announcements import receipts, services
-from announcements.models import Receipt
+from announcements import services
+from announcements.receipts import services as receipts
+from announcements.receipts.models import Receipt
 from tests.announcements.conftest import make_draft
 from tests.conftest import session_cookie_for
 from tests.realtime.helpers import RtClient

@@ -11,9 +11,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from announcements import check, signing
 from announcements.models import AnnouncementVersion
-from announcements.rendering import render_markdown
+from announcements.signing import crypto
+from announcements.verification import cek
+from common.markdown import render_markdown
 
 from .conftest import VAKSIN_BODY, tamper
 
@@ -72,7 +73,7 @@ def test_a_chat_mangled_copy_is_still_genuine(client, history):
 def test_a_copy_of_the_page_text_is_genuine(client, history):
     """Copied from the browser: the rendered text, no Markdown at all, body only."""
     vaksin = history["vaksin"]
-    page_text = check._html_text(vaksin.current_version.body_html)
+    page_text = cek._html_text(vaksin.current_version.body_html)
     data = post(client, f"{page_text}\n{footer(vaksin)}").json()
     assert data["status"] == "asli", data
 
@@ -88,7 +89,7 @@ def test_an_altered_copy_is_altered_with_the_differences(client, history, before
     data = post(client, text).json()
     assert data["status"] == "diubah", data
     added = " ".join(row["text"] for row in data["diff"] if row["op"] == "added")
-    assert check.normalize_line(after).split()[0] in added
+    assert cek.normalize_line(after).split()[0] in added
 
 
 @pytest.mark.django_db
@@ -266,7 +267,7 @@ def test_a_forged_line_with_verification_words_is_altered(client, history, where
         data = post(client, text).json()
         assert data["status"] == "diubah", (where, forged, data)
         added = [row["text"] for row in data["diff"] if row["op"] == "added"]
-        assert check.normalize_line(forged) in added, (forged, data["diff"])
+        assert cek.normalize_line(forged) in added, (forged, data["diff"])
 
 
 BODY_WITH_VERIFICATION_WORDS = (
@@ -292,7 +293,7 @@ def test_a_genuine_body_that_mentions_verification_words_is_genuine(client, abou
     share = f"*Waspada pesan palsu*\n{BODY_WITH_VERIFICATION_WORDS}\n\n{footer(announcement)}"
     data = post(client, share).json()
     assert data["status"] == "asli", data
-    page_text = check._html_text(announcement.current_version.body_html)
+    page_text = cek._html_text(announcement.current_version.body_html)
     data = post(client, f"Waspada pesan palsu\n{page_text}\n{footer(announcement)}").json()
     assert data["status"] == "asli", data
     # One of those lines changed is still caught.
@@ -400,11 +401,11 @@ def forge(version, kind: str) -> None:
     else:  # a careful forger: columns, payload re-canonicalised and its hash recomputed
         payload = json.loads(version.payload)
         payload["body"] = FORGED_BODY
-        data = signing.canonical(payload)
+        data = crypto.canonical(payload)
         tamper((f"UPDATE {table} SET body = %s, body_html = %s, payload = %s, "  # noqa: S608
                 "content_hash = %s WHERE id = %s",
                 [FORGED_BODY, render_markdown(FORGED_BODY), data.decode(),
-                 signing.content_hash(data), version.pk]))
+                 crypto.content_hash(data), version.pk]))
 
 
 @pytest.mark.django_db
@@ -435,7 +436,7 @@ def test_an_edit_of_the_stored_html_alone_is_not_genuine(client, history):
     table = AnnouncementVersion._meta.db_table
     tamper((f"UPDATE {table} SET body_html = %s WHERE id = %s",  # noqa: S608
             [render_markdown(FORGED_BODY), vaksin.current_version.pk]))
-    page_text = check._html_text(render_markdown(FORGED_BODY))
+    page_text = cek._html_text(render_markdown(FORGED_BODY))
     data = post(client, f"{page_text}\n{footer(vaksin)}").json()
     assert data["status"] == "diubah", data
     assert post(client, whatsapp_copy(vaksin)).json()["status"] == "asli"

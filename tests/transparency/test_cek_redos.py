@@ -19,12 +19,12 @@ from http.cookiejar import CookieJar
 import pytest
 from django.conf import settings
 
-from announcements import check
-from comms.errors import ServiceError
+from announcements.verification import cek
+from common.errors import ServiceError
 
 from .conftest import VAKSIN_BODY
 
-N = check.MAX_TEXT
+N = cek.MAX_TEXT
 #: Seconds one adversarial check may take (the issue: "well under a second").
 BOUND = 1.0
 
@@ -73,7 +73,7 @@ def test_an_adversarial_paste_is_checked_in_well_under_a_second(history, shape, 
     assert len(text) <= N
     started = time.perf_counter()
     try:
-        result = check.check_text(text=text)
+        result = cek.check_text(text=text)
     except ServiceError as error:  # a clear refusal is an answer too
         result = None
         assert error.code in ("empty", "too_long"), (shape, error.code)
@@ -84,28 +84,28 @@ def test_an_adversarial_paste_is_checked_in_well_under_a_second(history, shape, 
     if with_code:
         assert result.code == code
         # Compared and found altered, or (nothing left but the code line) answered from it.
-        assert result.status == check.Verdict.ALTERED or not result.text_compared, result
+        assert result.status == cek.Verdict.ALTERED or not result.text_compared, result
     if result.diff is not None:
         changed = [row for row in result.diff if row["op"] != "same"]
-        assert len(changed) <= check.DIFF_MAX_ROWS
+        assert len(changed) <= cek.DIFF_MAX_ROWS
 
 
 def test_every_pattern_on_the_paste_is_linear():
     """The patterns themselves, on shapes aimed at each (no database): at 60,000 characters a
     quadratic one takes seconds to minutes."""
     uses = [  # (pattern, how check.py applies it, shapes aimed at it)
-        (check._LABEL_CODE, "search", ["kode" + " " * N, "kode verifikasi" + " " * N,
+        (cek._LABEL_CODE, "search", ["kode" + " " * N, "kode verifikasi" + " " * N,
                                        fill("kode:"), fill("kode verifikasi \n")]),
-        (check._LINK, "sub", ["[" * N, fill("[]("), fill("[a]("), fill("[](x"), fill("[[]](("),
+        (cek._LINK, "sub", ["[" * N, fill("[]("), fill("[a]("), fill("[](x"), fill("[[]](("),
                               "[" + "a" * N, "[a](" + "b" * N]),
-        (check._LINE_PREFIX, "sub", [" " * N + "x", fill("- "), fill("> "), fill("1. "),
+        (cek._LINE_PREFIX, "sub", [" " * N + "x", fill("- "), fill("> "), fill("1. "),
                                      fill("#"), fill(" \n"), fill("1234. ")]),
-        (check._SPACES, "sub", [" " * N, fill(" \n")]),
-        (check._LINK_CODE, "search", [fill("/v/"), fill("/v/ABCDE23456-")]),
-        (check._BARE_CODE, "finditer", [fill("ABCDE23456"), fill("ABCDE23456-1234-")]),
-        (check._ONLY_CODE, "fullmatch", [" " * N + "x", fill("\n"), fill("ABCDE23456 ")]),
-        (check._TOKEN, "findall", [fill("a"), fill("!"), fill("a!")]),
-        (check._TAGS, "sub", ["<" * N, fill("<a")]),
+        (cek._SPACES, "sub", [" " * N, fill(" \n")]),
+        (cek._LINK_CODE, "search", [fill("/v/"), fill("/v/ABCDE23456-")]),
+        (cek._BARE_CODE, "finditer", [fill("ABCDE23456"), fill("ABCDE23456-1234-")]),
+        (cek._ONLY_CODE, "fullmatch", [" " * N + "x", fill("\n"), fill("ABCDE23456 ")]),
+        (cek._TOKEN, "findall", [fill("a"), fill("!"), fill("a!")]),
+        (cek._TAGS, "sub", ["<" * N, fill("<a")]),
     ]
     for pattern, use, texts in uses:
         for text in texts:
@@ -123,10 +123,10 @@ def test_every_pattern_on_the_paste_is_linear():
 def test_combining_runs_are_cut_before_nfkc():
     """NFKC's canonical reordering is quadratic in a run of combining marks; a run is cut to
     MAX_NONSTARTERS first (Unicode's stream-safe limit), and real text keeps its marks."""
-    assert check.normalize_line("e\u0301") == "\u00e9"
-    assert check._stream_safe("a" + "\u0301" * 100) == "a" + "\u0301" * check.MAX_NONSTARTERS
+    assert cek.normalize_line("e\u0301") == "\u00e9"
+    assert cek._stream_safe("a" + "\u0301" * 100) == "a" + "\u0301" * cek.MAX_NONSTARTERS
     started = time.perf_counter()
-    check.normalize_line("a" + fill("\u0301\u0316"))
+    cek.normalize_line("a" + fill("\u0301\u0316"))
     assert time.perf_counter() - started < BOUND / 4
 
 

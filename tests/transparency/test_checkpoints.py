@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from announcements import checkpoints
+from announcements.transparency import checkpoints
 
 ROOT = bytes(range(32))
 TIME = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

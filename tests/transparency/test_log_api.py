@@ -8,8 +8,9 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from announcements import checkpoints, log, log_services
-from announcements.models import WitnessCosignature
+from announcements.transparency import checkpoints, merkle
+from announcements.transparency import services as log_services
+from announcements.transparency.models import WitnessCosignature
 
 
 def unb64(value: str) -> bytes:
@@ -55,19 +56,19 @@ def test_entries_inclusion_proofs_verify_against_the_checkpoint(client, history)
         leaf = unb64(entry["leaf"])
         assert "body" not in json.loads(leaf)  # hashes and signatures, never the text
         proof = client.get(f"/api/v1/log/proof/inclusion?index={entry['index']}&size=6").json()
-        log.verify_inclusion(log.leaf_hash(leaf), entry["index"], 6,
+        merkle.verify_inclusion(merkle.leaf_hash(leaf), entry["index"], 6,
                              [unb64(p) for p in proof["inclusion_path"]], root)
 
 
 @pytest.mark.django_db
 def test_consistency_proofs_verify_between_every_pair_of_checkpoints(client, history):
-    from announcements.models import Checkpoint
+    from announcements.transparency.models import Checkpoint
 
     roots = {c.tree_size: bytes(c.root_hash) for c in Checkpoint.objects.all()}
     for first in range(1, 7):
         for second in range(first, 7):
             data = client.get(f"/api/v1/log/proof/consistency?from={first}&to={second}").json()
-            log.verify_consistency(first, second, roots[first], roots[second],
+            merkle.verify_consistency(first, second, roots[first], roots[second],
                                    [unb64(p) for p in data["consistency_path"]])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from announcements.models import LogEntry
+from announcements.transparency.models import LogEntry
 from tests.transparency.conftest import correct, publish
 
 

@@ -7,8 +7,11 @@ import json
 import pytest
 from django.db import IntegrityError, InternalError, connection, transaction
 
-from announcements import checkpoints, log, log_selectors, services
-from announcements.models import Checkpoint, ImmutableError, LogEntry, LogKey
+from announcements import services
+from announcements.signing.models import ImmutableError
+from announcements.transparency import checkpoints, merkle
+from announcements.transparency import selectors as log_selectors
+from announcements.transparency.models import Checkpoint, LogEntry, LogKey
 
 from .conftest import publish
 
@@ -29,7 +32,7 @@ def test_publication_correction_and_withdrawal_are_logged_in_order(history):
         "signature": version.signature,
         "published_at": version.published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    assert bytes(correction.leaf_hash) == log.leaf_hash(bytes(correction.leaf))
+    assert bytes(correction.leaf_hash) == merkle.leaf_hash(bytes(correction.leaf))
     assert correction.payload == version.payload
     withdrawal = history["libur"].withdrawal
     withdrawn = json.loads(bytes(entries[4].leaf))
@@ -50,7 +53,7 @@ def test_each_append_signs_a_checkpoint_of_the_whole_tree(history):
         body, signatures = checkpoints.split_note(checkpoint.note)
         parsed = checkpoints.parse_checkpoint(body)
         assert parsed.origin == key.name == "127.0.0.1/log"
-        assert parsed.root == log.root_hash(hashes[: parsed.size]) == bytes(checkpoint.root_hash)
+        assert parsed.root == merkle.root_hash(hashes[: parsed.size]) == bytes(checkpoint.root_hash)
         assert checkpoints.signed_by(body, signatures, key.name, bytes(key.public_key))
 
 
@@ -123,8 +126,8 @@ def test_an_append_reads_no_leaf_and_costs_the_same_whatever_the_log_size(histor
     # The roots came from the compact ranges, and they are those of the whole tree.
     hashes = log_selectors.leaf_hashes()
     for checkpoint in Checkpoint.objects.order_by("id"):
-        assert bytes(checkpoint.root_hash) == log.root_hash(hashes[: checkpoint.tree_size])
-        assert log.unpack_range(bytes(checkpoint.compact_range)) == log.compact_range(
+        assert bytes(checkpoint.root_hash) == merkle.root_hash(hashes[: checkpoint.tree_size])
+        assert merkle.unpack_range(bytes(checkpoint.compact_range)) == merkle.compact_range(
             hashes[: checkpoint.tree_size])
     assert Checkpoint.objects.order_by("-id").first().tree_size == 8
 
@@ -148,8 +151,8 @@ def test_a_checkpoint_signed_before_compact_ranges_is_extended_from_the_rows(his
     assert len(_log_reads(queries)) == 1  # once; the next append starts from the range
     latest = Checkpoint.objects.order_by("-id").first()
     hashes = log_selectors.leaf_hashes()
-    assert latest.tree_size == 7 and bytes(latest.root_hash) == log.root_hash(hashes)
-    assert log.unpack_range(bytes(latest.compact_range)) == log.compact_range(hashes)
+    assert latest.tree_size == 7 and bytes(latest.root_hash) == merkle.root_hash(hashes)
+    assert merkle.unpack_range(bytes(latest.compact_range)) == merkle.compact_range(hashes)
     with CaptureQueriesContext(connection) as queries:
         publish(p.smg_author, p.smg_signer, title="Lagi", body="Isi.")
     assert _log_reads(queries) == []
@@ -160,10 +163,10 @@ def test_a_kept_range_that_does_not_give_the_signed_root_raises_the_alarm(histor
                                                                          caplog):
     _copy_of_latest_checkpoint(b"\xab" * 64)  # size 6 = 4 + 2: two hashes, but not these
     p = signers
-    with caplog.at_level("CRITICAL", logger="announcements.log_services"):
+    with caplog.at_level("CRITICAL", logger="announcements.transparency.services"):
         publish(p.smg_author, p.smg_signer, title="Sesudah perubahan", body="Isi.")
     assert "state differs from checkpoint" in caplog.text
     latest = Checkpoint.objects.order_by("-id").first()
     hashes = log_selectors.leaf_hashes()
     # The new checkpoint is the tree the rows hold, as before compact ranges.
-    assert latest.tree_size == 7 and bytes(latest.root_hash) == log.root_hash(hashes)
+    assert latest.tree_size == 7 and bytes(latest.root_hash) == merkle.root_hash(hashes)

@@ -1,4 +1,5 @@
-"""Known-answer and exhaustive tests of the RFC 9162 Merkle tree code in announcements/log.py."""
+"""Known-answer and exhaustive tests of the RFC 9162 Merkle tree code in
+announcements/transparency/merkle.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 
 import pytest
 
-from announcements import log
+from announcements.transparency import merkle
 
 # The Certificate Transparency reference leaves and their tree heads (the RFC 6962 test vectors
 # shipped with the CT reference implementations; RFC 9162 keeps the same hashing).
@@ -40,7 +41,7 @@ CT_CONSISTENCY = {
              "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
              "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"],
 }
-CT_HASHES = [log.leaf_hash(leaf) for leaf in CT_LEAVES]
+CT_HASHES = [merkle.leaf_hash(leaf) for leaf in CT_LEAVES]
 
 
 def sha(data: bytes) -> bytes:
@@ -57,54 +58,54 @@ HABCD = sha(b"\x01" + HAB + HCD)
 
 
 def test_leaf_and_node_hashes_use_the_domain_separation_prefixes():
-    assert log.leaf_hash(A) == HA
-    assert log.node_hash(HA, HB) == HAB
-    assert log.node_hash(HA, HB) != log.node_hash(HB, HA)
+    assert merkle.leaf_hash(A) == HA
+    assert merkle.node_hash(HA, HB) == HAB
+    assert merkle.node_hash(HA, HB) != merkle.node_hash(HB, HA)
     # A leaf can never be confused with a node: same bytes, different prefix.
-    assert log.leaf_hash(HA + HB) != HAB
+    assert merkle.leaf_hash(HA + HB) != HAB
 
 
 def test_hand_computed_roots_of_small_trees():
-    hashes = [log.leaf_hash(x) for x in (A, B, C, D, E)]
-    assert log.root_hash([]) == sha(b"")
-    assert log.root_hash(hashes[:1]) == HA
-    assert log.root_hash(hashes[:2]) == HAB
+    hashes = [merkle.leaf_hash(x) for x in (A, B, C, D, E)]
+    assert merkle.root_hash([]) == sha(b"")
+    assert merkle.root_hash(hashes[:1]) == HA
+    assert merkle.root_hash(hashes[:2]) == HAB
     # Three leaves: k = 2, so the left subtree is complete and c hangs alone on the right.
-    assert log.root_hash(hashes[:3]) == sha(b"\x01" + HAB + HC)
-    assert log.root_hash(hashes[:4]) == HABCD
+    assert merkle.root_hash(hashes[:3]) == sha(b"\x01" + HAB + HC)
+    assert merkle.root_hash(hashes[:4]) == HABCD
     # Five leaves: k = 4 (not the midpoint), e alone on the right.
-    assert log.root_hash(hashes) == sha(b"\x01" + HABCD + HE)
+    assert merkle.root_hash(hashes) == sha(b"\x01" + HABCD + HE)
 
 
 def test_hand_computed_proofs_of_a_five_leaf_tree():
-    hashes = [log.leaf_hash(x) for x in (A, B, C, D, E)]
-    assert log.inclusion_proof(0, hashes) == [HB, HCD, HE]
-    assert log.inclusion_proof(2, hashes) == [HD, HAB, HE]
-    assert log.inclusion_proof(4, hashes) == [HABCD]
+    hashes = [merkle.leaf_hash(x) for x in (A, B, C, D, E)]
+    assert merkle.inclusion_proof(0, hashes) == [HB, HCD, HE]
+    assert merkle.inclusion_proof(2, hashes) == [HD, HAB, HE]
+    assert merkle.inclusion_proof(4, hashes) == [HABCD]
     # From 3 leaves to 5: c, d, ab — then e to rebuild the new root.
-    assert log.consistency_proof(3, hashes) == [HC, HD, HAB, HE]
+    assert merkle.consistency_proof(3, hashes) == [HC, HD, HAB, HE]
     # From a complete subtree (4) the old root is left out of the proof.
-    assert log.consistency_proof(4, hashes) == [HE]
-    assert log.consistency_proof(2, hashes) == [HCD, HE]
+    assert merkle.consistency_proof(4, hashes) == [HE]
+    assert merkle.consistency_proof(2, hashes) == [HCD, HE]
 
 
 def test_reference_roots_for_sizes_zero_to_eight():
     for size, expected in enumerate(CT_ROOTS):
-        assert log.root_hash(CT_HASHES[:size]).hex() == expected, size
+        assert merkle.root_hash(CT_HASHES[:size]).hex() == expected, size
 
 
 @pytest.mark.parametrize(("index", "size"), sorted(CT_INCLUSION))
 def test_reference_inclusion_proofs(index, size):
-    proof = log.inclusion_proof(index, CT_HASHES[:size])
+    proof = merkle.inclusion_proof(index, CT_HASHES[:size])
     assert [p.hex() for p in proof] == CT_INCLUSION[(index, size)]
-    log.verify_inclusion(CT_HASHES[index], index, size, proof, bytes.fromhex(CT_ROOTS[size]))
+    merkle.verify_inclusion(CT_HASHES[index], index, size, proof, bytes.fromhex(CT_ROOTS[size]))
 
 
 @pytest.mark.parametrize(("first", "second"), sorted(CT_CONSISTENCY))
 def test_reference_consistency_proofs(first, second):
-    proof = log.consistency_proof(first, CT_HASHES[:second])
+    proof = merkle.consistency_proof(first, CT_HASHES[:second])
     assert [p.hex() for p in proof] == CT_CONSISTENCY[(first, second)]
-    log.verify_consistency(
+    merkle.verify_consistency(
         first, second, bytes.fromhex(CT_ROOTS[first]), bytes.fromhex(CT_ROOTS[second]), proof
     )
 
@@ -112,8 +113,8 @@ def test_reference_consistency_proofs(first, second):
 # --- Every size up to 64 ----------------------------------------------------------------
 
 N = 64
-LEAVES = [log.leaf_hash(f"entri-{i}".encode()) for i in range(N)]
-ROOTS = [log.root_hash(LEAVES[:n]) for n in range(N + 1)]
+LEAVES = [merkle.leaf_hash(f"entri-{i}".encode()) for i in range(N)]
+ROOTS = [merkle.root_hash(LEAVES[:n]) for n in range(N + 1)]
 JUNK = b"\xab" * 32
 
 
@@ -134,71 +135,73 @@ def test_every_inclusion_proof_up_to_64_verifies_and_no_bent_one_does():
     checked = 0
     for n in range(1, N + 1):
         for i in range(n):
-            proof = log.inclusion_proof(i, LEAVES[:n])
-            log.verify_inclusion(LEAVES[i], i, n, proof, ROOTS[n])
+            proof = merkle.inclusion_proof(i, LEAVES[:n])
+            merkle.verify_inclusion(LEAVES[i], i, n, proof, ROOTS[n])
             checked += 1
             for what, bent in _mutations(proof):
-                with pytest.raises(log.ProofError):
-                    log.verify_inclusion(LEAVES[i], i, n, bent, ROOTS[n])
+                with pytest.raises(merkle.ProofError):
+                    merkle.verify_inclusion(LEAVES[i], i, n, bent, ROOTS[n])
                     pytest.fail(f"{what} proof for {i}/{n} verified")
             # The proof must not prove some other leaf, nor the same leaf at another index.
-            with pytest.raises(log.ProofError):
-                log.verify_inclusion(JUNK, i, n, proof, ROOTS[n])
+            with pytest.raises(merkle.ProofError):
+                merkle.verify_inclusion(JUNK, i, n, proof, ROOTS[n])
             if n > 1:
-                with pytest.raises(log.ProofError):
-                    log.verify_inclusion(LEAVES[i], (i + 1) % n, n, proof, ROOTS[n])
+                with pytest.raises(merkle.ProofError):
+                    merkle.verify_inclusion(LEAVES[i], (i + 1) % n, n, proof, ROOTS[n])
     assert checked == N * (N + 1) // 2
 
 
 def test_every_consistency_proof_up_to_64_verifies_and_no_bent_one_does():
     for second in range(N + 1):
         for first in range(second + 1):
-            proof = log.consistency_proof(first, LEAVES[:second])
-            log.verify_consistency(first, second, ROOTS[first], ROOTS[second], proof)
+            proof = merkle.consistency_proof(first, LEAVES[:second])
+            merkle.verify_consistency(first, second, ROOTS[first], ROOTS[second], proof)
             if first in (0, second):
                 continue
             for what, bent in _mutations(proof):
-                with pytest.raises(log.ProofError):
-                    log.verify_consistency(first, second, ROOTS[first], ROOTS[second], bent)
+                with pytest.raises(merkle.ProofError):
+                    merkle.verify_consistency(first, second, ROOTS[first], ROOTS[second], bent)
                     pytest.fail(f"{what} proof {first}->{second} verified")
-            with pytest.raises(log.ProofError):
-                log.verify_consistency(first, second, JUNK, ROOTS[second], proof)
-            with pytest.raises(log.ProofError):
-                log.verify_consistency(first, second, ROOTS[first], JUNK, proof)
+            with pytest.raises(merkle.ProofError):
+                merkle.verify_consistency(first, second, JUNK, ROOTS[second], proof)
+            with pytest.raises(merkle.ProofError):
+                merkle.verify_consistency(first, second, ROOTS[first], JUNK, proof)
 
 
 def test_a_rewritten_history_is_not_consistent():
     """The point of the log: change one old leaf and no proof links the two trees."""
     rewritten = list(LEAVES[:40])
-    rewritten[7] = log.leaf_hash(b"versi yang diubah")
-    new_root = log.root_hash(rewritten)
-    proof = log.consistency_proof(20, rewritten)
-    with pytest.raises(log.ProofError):
-        log.verify_consistency(20, 40, ROOTS[20], new_root, proof)
+    rewritten[7] = merkle.leaf_hash(b"versi yang diubah")
+    new_root = merkle.root_hash(rewritten)
+    proof = merkle.consistency_proof(20, rewritten)
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_consistency(20, 40, ROOTS[20], new_root, proof)
     # …while an honest history of the same size is.
-    log.verify_consistency(20, 40, ROOTS[20], ROOTS[40], log.consistency_proof(20, LEAVES[:40]))
+    merkle.verify_consistency(
+        20, 40, ROOTS[20], ROOTS[40], merkle.consistency_proof(20, LEAVES[:40])
+    )
 
 
 def test_degenerate_cases():
-    log.verify_consistency(4, 4, ROOTS[4], ROOTS[4], [])
-    with pytest.raises(log.ProofError):
-        log.verify_consistency(4, 4, ROOTS[4], ROOTS[5], [])
-    with pytest.raises(log.ProofError):
-        log.verify_consistency(4, 4, ROOTS[4], ROOTS[4], [JUNK])
-    log.verify_consistency(0, 8, log.EMPTY_ROOT, ROOTS[8], [])
-    with pytest.raises(log.ProofError):
-        log.verify_consistency(0, 8, log.EMPTY_ROOT, ROOTS[8], [JUNK])
-    with pytest.raises(log.ProofError):
-        log.verify_consistency(6, 8, ROOTS[6], ROOTS[8], [])
-    with pytest.raises(log.ProofError):
-        log.verify_consistency(8, 6, ROOTS[8], ROOTS[6], [JUNK])
+    merkle.verify_consistency(4, 4, ROOTS[4], ROOTS[4], [])
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_consistency(4, 4, ROOTS[4], ROOTS[5], [])
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_consistency(4, 4, ROOTS[4], ROOTS[4], [JUNK])
+    merkle.verify_consistency(0, 8, merkle.EMPTY_ROOT, ROOTS[8], [])
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_consistency(0, 8, merkle.EMPTY_ROOT, ROOTS[8], [JUNK])
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_consistency(6, 8, ROOTS[6], ROOTS[8], [])
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_consistency(8, 6, ROOTS[8], ROOTS[6], [JUNK])
     for index, size in ((8, 8), (-1, 8), (0, 0)):
-        with pytest.raises(log.ProofError):
-            log.verify_inclusion(LEAVES[0], index, size, [], ROOTS[8])
-    with pytest.raises(log.ProofError):
-        log.inclusion_proof(8, LEAVES[:8])
-    with pytest.raises(log.ProofError):
-        log.consistency_proof(9, LEAVES[:8])
+        with pytest.raises(merkle.ProofError):
+            merkle.verify_inclusion(LEAVES[0], index, size, [], ROOTS[8])
+    with pytest.raises(merkle.ProofError):
+        merkle.inclusion_proof(8, LEAVES[:8])
+    with pytest.raises(merkle.ProofError):
+        merkle.consistency_proof(9, LEAVES[:8])
 
 
 # --- Compact ranges: the O(log n) append the server uses --------------------------------------
@@ -206,25 +209,25 @@ def test_degenerate_cases():
 
 def test_appending_one_leaf_at_a_time_gives_the_roots_of_the_full_computation():
     nodes: list[bytes] = []
-    assert log.range_root(nodes) == log.EMPTY_ROOT
+    assert merkle.range_root(nodes) == merkle.EMPTY_ROOT
     for size, leaf in enumerate(CT_HASHES):
-        nodes = log.range_append(nodes, size, leaf)
-        assert log.range_root(nodes).hex() == CT_ROOTS[size + 1]
+        nodes = merkle.range_append(nodes, size, leaf)
+        assert merkle.range_root(nodes).hex() == CT_ROOTS[size + 1]
     nodes = []
     for size in range(300):
-        leaf = log.leaf_hash(size.to_bytes(2, "big"))
-        nodes = log.range_append(nodes, size, leaf)
+        leaf = merkle.leaf_hash(size.to_bytes(2, "big"))
+        nodes = merkle.range_append(nodes, size, leaf)
         # At most one hash per binary digit of the size: never the leaves themselves.
         assert len(nodes) == (size + 1).bit_count()
         if size < 70 or size in (127, 255, 299):
-            hashes = [log.leaf_hash(i.to_bytes(2, "big")) for i in range(size + 1)]
-            assert nodes == log.compact_range(hashes)
-            assert log.range_root(nodes) == log.root_hash(hashes)
-    assert log.unpack_range(log.pack_range(nodes)) == nodes
+            hashes = [merkle.leaf_hash(i.to_bytes(2, "big")) for i in range(size + 1)]
+            assert nodes == merkle.compact_range(hashes)
+            assert merkle.range_root(nodes) == merkle.root_hash(hashes)
+    assert merkle.unpack_range(merkle.pack_range(nodes)) == nodes
 
 
 def test_a_compact_range_of_the_wrong_length_is_refused():
-    with pytest.raises(log.ProofError):
-        log.range_append([HAB], 3, HD)  # size 3 is two subtrees (2 + 1 leaves), not one
-    with pytest.raises(log.ProofError):
-        log.unpack_range(HA + b"x")
+    with pytest.raises(merkle.ProofError):
+        merkle.range_append([HAB], 3, HD)  # size 3 is two subtrees (2 + 1 leaves), not one
+    with pytest.raises(merkle.ProofError):
+        merkle.unpack_range(HA + b"x")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from announcements import log, log_services
+from announcements.transparency import merkle
+from announcements.transparency import services as log_services
 from tests.conftest import server_env
 
 from .conftest import publish, tamper
@@ -35,7 +36,7 @@ def witness(server, state: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 def leaf_of(index: int) -> dict:
-    from announcements.models import LogEntry
+    from announcements.transparency.models import LogEntry
 
     return json.loads(bytes(LogEntry.objects.get(index=index).leaf))
 
@@ -52,7 +53,7 @@ def damage(kind: str) -> str:
         leaf["content_hash"] = "0" * 64
         data = log_services.rfc8785.dumps(leaf)
         tamper(('UPDATE announcements_logentry SET leaf = %s, leaf_hash = %s '
-                'WHERE "index" = %s', [data, log.leaf_hash(data), 1]))
+                'WHERE "index" = %s', [data, merkle.leaf_hash(data), 1]))
         return "entry 1: the payload does not match the content hash"
     tamper(
         ('UPDATE announcements_logentry SET "index" = %s WHERE "index" = %s', [10**6, 1]),
@@ -129,7 +130,7 @@ def test_the_audit_recomputes_the_log_from_its_rows(kind, problem, history, caps
     # Appends read no leaf (compact ranges): the periodic audit is where the rows are read.
     from django.core.management.base import CommandError
 
-    from announcements.models import Checkpoint
+    from announcements.transparency.models import Checkpoint
 
     call_command("audit_log")
     assert "OK: 6 entries" in capsys.readouterr().out

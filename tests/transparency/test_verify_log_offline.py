@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from announcements import checkpoints, log
+from announcements.transparency import checkpoints, merkle
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / "tools" / "verify_log.py"
@@ -58,11 +58,11 @@ class HandMadeLog:
         self.checkpoint(T0 + timedelta(minutes=index))
 
     def leaf_hashes(self) -> list[bytes]:
-        return [log.leaf_hash(base64.b64decode(e["leaf"])) for e in self.entries]
+        return [merkle.leaf_hash(base64.b64decode(e["leaf"])) for e in self.entries]
 
     def checkpoint(self, time: datetime, cosign: bool = False) -> None:
         hashes = self.leaf_hashes()
-        body = checkpoints.format_checkpoint(ORIGIN, len(hashes), log.root_hash(hashes), time)
+        body = checkpoints.format_checkpoint(ORIGIN, len(hashes), merkle.root_hash(hashes), time)
         sigs = [checkpoints.sign(body, ORIGIN, self.log_key)]
         if cosign:
             sigs.append(checkpoints.sign(body, "saksi.banyumas", self.witness_key))
@@ -102,7 +102,7 @@ def test_an_honest_export_verifies(hand_log, tmp_path):
     result = run_verifier(hand_log.write(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "OK: 7 entries, 8 checkpoints" in result.stdout
-    assert log.root_hash(hand_log.leaf_hashes()).hex() in result.stdout
+    assert merkle.root_hash(hand_log.leaf_hashes()).hex() in result.stdout
     assert "saksi.banyumas up to 7" in result.stdout
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from accounts.audit import audit
 from accounts.forms import normalise_nip
 from accounts.models import TokenScope, User
-from accounts.services import audit
 from accounts.tokens import token_create
-from comms.errors import ServiceError
+from common.errors import ServiceError
 
 
 class Command(BaseCommand):

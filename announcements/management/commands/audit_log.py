@@ -15,10 +15,10 @@ from collections import deque
 
 from django.core.management.base import BaseCommand, CommandError
 
-from announcements import log
-from announcements.models import Checkpoint, LogEntry
+from announcements.transparency import merkle
+from announcements.transparency.models import Checkpoint, LogEntry
 
-logger = logging.getLogger("announcements.log_services")
+logger = logging.getLogger("announcements.transparency.services")
 
 
 class Command(BaseCommand):
@@ -36,9 +36,9 @@ class Command(BaseCommand):
         def check_checkpoints() -> None:
             while pending and pending[0][1] == size:
                 pk, _, root, kept = pending.popleft()
-                if bytes(root) != log.range_root(nodes):
+                if bytes(root) != merkle.range_root(nodes):
                     problems.append(f"checkpoint {pk} (size {size}): root hash differs")
-                elif kept and bytes(kept) != log.pack_range(nodes):
+                elif kept and bytes(kept) != merkle.pack_range(nodes):
                     problems.append(f"checkpoint {pk} (size {size}): compact range differs")
 
         check_checkpoints()
@@ -46,9 +46,9 @@ class Command(BaseCommand):
         for index, leaf, leaf_hash in rows.iterator(chunk_size=2000):
             if index != size:
                 problems.append(f"entry {size}: index is {index}, expected {size}")
-            if bytes(leaf_hash) != log.leaf_hash(bytes(leaf)):
+            if bytes(leaf_hash) != merkle.leaf_hash(bytes(leaf)):
                 problems.append(f"entry {index}: leaf hash is not the hash of the leaf")
-            nodes = log.range_append(nodes, size, bytes(leaf_hash))
+            nodes = merkle.range_append(nodes, size, bytes(leaf_hash))
             size += 1
             check_checkpoints()
         problems += [f"checkpoint {pk} (size {tree_size}): the log has only {size} entries"
@@ -59,4 +59,4 @@ class Command(BaseCommand):
             logger.critical("transparency log audit: %d problem(s), first: %s",
                             len(problems), problems[0])
             raise CommandError(f"the log rows differ from what was signed ({len(problems)})")
-        self.stdout.write(f"OK: {size} entries, root {log.range_root(nodes).hex()}")
+        self.stdout.write(f"OK: {size} entries, root {merkle.range_root(nodes).hex()}")

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from announcements import checkpoints, signing
-from announcements.log_selectors import checkpoint_note
-from announcements.models import Checkpoint, LogEntry, LogKey, SigningKey, Witness
+from announcements.signing import crypto
+from announcements.signing.models import SigningKey
+from announcements.transparency import checkpoints
+from announcements.transparency.models import Checkpoint, LogEntry, LogKey, Witness
+from announcements.transparency.selectors import checkpoint_note
 
 
 def _b64(data) -> str:
@@ -57,9 +59,9 @@ class Command(BaseCommand):
             ],
             "signing_keys": [
                 {"key_id": k.key_id, "unit": k.unit.code, "public_key": _b64(k.public_key),
-                 "valid_from": signing.rfc3339(k.valid_from),
-                 "valid_until": signing.rfc3339(k.valid_until),
-                 "revoked_at": signing.rfc3339(k.revoked_at)}
+                 "valid_from": crypto.rfc3339(k.valid_from),
+                 "valid_until": crypto.rfc3339(k.valid_until),
+                 "revoked_at": crypto.rfc3339(k.revoked_at)}
                 for k in SigningKey.objects.select_related("unit").order_by("id")
             ],
             "witnesses": [

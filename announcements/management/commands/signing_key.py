@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Unit
-from announcements import services
-from announcements.models import SigningKey
-from announcements.signing import rfc3339
-from comms.errors import ServiceError
+from announcements.signing import keys as signing_keys
+from announcements.signing.crypto import rfc3339
+from announcements.signing.models import SigningKey
+from common.errors import ServiceError
 
 
 class Command(BaseCommand):
@@ -31,18 +31,18 @@ class Command(BaseCommand):
             raise CommandError("--unit is required")
         try:
             if action == "create":
-                key = services.signing_key_create(unit=unit_obj)
+                key = signing_keys.signing_key_create(unit=unit_obj)
                 self.stdout.write(f"created {key.key_id} for {unit_obj.code}")
             elif action == "rotate":
-                key = services.signing_key_rotate(unit=unit_obj)
+                key = signing_keys.signing_key_rotate(unit=unit_obj)
                 self.stdout.write(f"rotated: {key.key_id} is now the key of {unit_obj.code}")
             elif action == "revoke":
                 if not key_id:
-                    active = services.active_key(unit_obj)
+                    active = signing_keys.active_key(unit_obj)
                     if active is None:
                         raise CommandError(f"{unit_obj.code} has no active key")
                     key_id = active.key_id
-                key = services.signing_key_revoke(key_id=key_id, reason=reason)
+                key = signing_keys.signing_key_revoke(key_id=key_id, reason=reason)
                 self.stdout.write(f"revoked {key.key_id} at {rfc3339(key.revoked_at)}")
             else:
                 keys = SigningKey.objects.select_related("unit").order_by("unit__code",

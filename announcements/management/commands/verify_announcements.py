@@ -7,8 +7,9 @@ from itertools import groupby
 
 from django.core.management.base import BaseCommand
 
-from announcements import signing
-from announcements.models import AnnouncementVersion, SigningKey, VersionState, Withdrawal
+from announcements.models import AnnouncementVersion, VersionState, Withdrawal
+from announcements.signing import crypto
+from announcements.signing.models import SigningKey
 
 
 class Command(BaseCommand):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             previous = None
             for version in group:
                 checked += 1
-                check = signing.check_version(version, previous=previous, keys=keys)
+                check = crypto.check_version(version, previous=previous, keys=keys)
                 if previous is not None and version.number != previous.number + 1:
                     check.fail(f"version numbers jump from {previous.number}")
                 for problem in check.problems:
@@ -40,7 +41,7 @@ class Command(BaseCommand):
                 previous = version
         for withdrawal in Withdrawal.objects.select_related("announcement").iterator():
             checked += 1
-            for problem in signing.check_withdrawal(withdrawal).problems:
+            for problem in crypto.check_withdrawal(withdrawal).problems:
                 failures.append(f"withdrawal of announcement {withdrawal.announcement_id}: "
                                 f"{problem}")
         for line in failures:

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management.base import BaseCommand, CommandError
 
-from announcements import checkpoints, log
+from announcements.transparency import checkpoints, merkle
 
 EXIT_INCONSISTENT = 3
 
@@ -172,7 +172,7 @@ class Command(BaseCommand):
             ) from exc
         try:
             proof = [base64.b64decode(p, validate=True) for p in data["consistency_path"]]
-            log.verify_consistency(old.size, new.size, old.root, new.root, proof)
+            merkle.verify_consistency(old.size, new.size, old.root, new.root, proof)
         except (KeyError, TypeError, ValueError) as exc:
             raise Inconsistent(
                 f"checkpoint {new.size} is not an extension of checkpoint {old.size} ({exc})"

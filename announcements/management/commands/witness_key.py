@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from announcements import log_selectors, log_services
-from comms.errors import ServiceError
+from announcements.transparency import selectors as log_selectors
+from announcements.transparency import services as log_services
+from common.errors import ServiceError
 
 
 class Command(BaseCommand):
