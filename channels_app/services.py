@@ -41,6 +41,7 @@ from channels_app.rendering import mentioned, render_message
 from common.errors import Forbidden, ServiceError
 from comms import ratelimit
 from notifications.models import Notification
+from notifications.services import notifications_create
 from realtime.models import Event
 from realtime.outbox import emit
 
@@ -398,20 +399,21 @@ def _mentioned_users(body: str, thread: Thread, author: User) -> list[User]:
 def _notify_mentions(message: Message, users: list[User], *, previous: set[int]) -> None:
     thread = message.thread
     url = reverse("channels_app:thread", args=[thread.pk]) + f"#m{message.pk}"
+    users = [user for user in users if user.pk not in previous]
     for user in users:
-        if user.pk in previous:
-            continue
         Mention.objects.create(message=message, user=user)
-        notification = Notification.objects.create(
-            user=user, kind=Notification.Kind.MENTION, message=message, url=url,
-            text=(_("%(name)s menyebut Anda di \"%(title)s\"")
-                  % {"name": message.author.full_name, "title": thread.title})[:300],
-        )
+    text = _("%(name)s menyebut Anda di \"%(title)s\"") % {
+        "name": message.author.full_name, "title": thread.title}
+    notifications = notifications_create(
+        kind=Notification.Kind.MENTION, url=url, message_id=message.pk,
+        texts=[(user.pk, text) for user in users],
+    )
+    for notification in notifications:
         emit(
             type="notification.created",
             data={"id": notification.pk, "kind": notification.kind, "text": notification.text,
                   "url": url, "message_id": message.pk, "thread_id": thread.pk},
-            groups=[f"user.{user.pk}"],
+            groups=[f"user.{notification.user_id}"],
         )
 
 

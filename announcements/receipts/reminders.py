@@ -40,6 +40,8 @@ from django_tasks import task
 from accounts.models import Membership, Role, User, ancestor_codes
 from announcements.models import Announcement, Status
 from announcements.receipts.models import Receipt, ReceiptNotice
+from notifications.models import Notification
+from notifications.services import notifications_create
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +131,6 @@ def _send(mails: Iterable[_Mail]) -> int:
 def remind_pending(*, announcement_id: int, hours: int) -> int:
     """One reminder round: every recipient still pending (and not reminded in this round) gets
     an in-app notification and an e-mail. Returns how many were reminded."""
-    from notifications.models import Notification
-
     announcement = _open_announcement(announcement_id)
     if announcement is None or announcement.ack_deadline is None:
         return 0
@@ -158,11 +158,8 @@ def remind_pending(*, announcement_id: int, hours: int) -> int:
             )
             text = _("Pengingat: konfirmasi \"%(title)s\" sebelum %(deadline)s") % {
                 "title": version.title, "deadline": _deadline_text(announcement)}
-            Notification.objects.bulk_create([
-                Notification(user_id=r.user_id, kind=Notification.Kind.ACK_REMINDER,
-                             text=text[:300], url=url)
-                for r in batch
-            ])
+            notifications_create(kind=Notification.Kind.ACK_REMINDER, url=url,
+                                 texts=[(r.user_id, text) for r in batch])
         _send(
             _Mail(to=r.user.email, template="reminder", context={
                 "user": r.user, "announcement": announcement, "version": version,
@@ -202,8 +199,6 @@ def _heads_for(code: str, user_id: int, heads: dict[str, list[User]]) -> list[Us
 def escalate_pending(*, announcement_id: int) -> int:
     """At the deadline: tell the head(s) of each pending recipient's unit who of their people
     have not acknowledged. Returns the number of recipients escalated."""
-    from notifications.models import Notification
-
     announcement = _open_announcement(announcement_id)
     if announcement is None or announcement.ack_deadline is None:
         return 0
@@ -247,14 +242,12 @@ def escalate_pending(*, announcement_id: int) -> int:
     url = _detail_url(announcement)
     with transaction.atomic():
         ReceiptNotice.objects.bulk_create(notices, ignore_conflicts=True, batch_size=CHUNK)
-        Notification.objects.bulk_create([
-            Notification(
-                user=head, kind=Notification.Kind.ACK_ESCALATION, url=url,
-                text=(_("%(n)s pegawai belum mengonfirmasi \"%(title)s\" (batas %(deadline)s)")
-                      % {"n": len(people[head_id]), "title": version.title,
-                         "deadline": _deadline_text(announcement)})[:300],
-            )
-            for head_id, head in head_users.items()
+        notifications_create(kind=Notification.Kind.ACK_ESCALATION, url=url, texts=[
+            (head_id,
+             _("%(n)s pegawai belum mengonfirmasi \"%(title)s\" (batas %(deadline)s)")
+             % {"n": len(people[head_id]), "title": version.title,
+                "deadline": _deadline_text(announcement)})
+            for head_id in head_users
         ])
     mails = []
     for head_id, head in head_users.items():

@@ -3,12 +3,15 @@ moderation, mentions, read positions."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 
 from accounts.models import AuditEvent
 from channels_app import selectors, services
 from channels_app.models import MESSAGE_MAX_CHARS, Channel, Message, MessageRevision, Thread
 from common.errors import ServiceError
+from notifications import services as notifications
 from notifications.models import Notification
 from realtime.models import Event
 from tests.channels_app.conftest import enable_mfa
@@ -172,6 +175,26 @@ def test_mentions_by_nip_and_name_notify_readers_only(chans, personas):
     # Editing does not notify the same people twice.
     services.message_edit(actor=p.smg_member, message_id=message.pk, body=body + " lagi")
     assert Notification.objects.count() == 2
+
+
+def test_a_mention_is_written_through_the_notifications_service(chans, personas):
+    p = personas
+    body = f"@{p.smg_author.nip} dan @[{p.smg_admin.full_name}]"
+    with mock.patch.object(services, "notifications_create",
+                           wraps=notifications.notifications_create) as spy:
+        message = services.message_post(actor=p.smg_member, thread_id=chans.unit_thread.pk,
+                                        body=body)
+    [call] = spy.call_args_list
+    assert call.kwargs["kind"] == "mention" and call.kwargs["message_id"] == message.pk
+    rows = Notification.objects.order_by("id")
+    assert {n.user_id for n in rows} == {p.smg_author.pk, p.smg_admin.pk}
+    assert {(n.message_id, n.url) for n in rows} == {
+        (message.pk, f"/kanal/utas/{chans.unit_thread.pk}/#m{message.pk}")}
+    assert all(n.text == f'{p.smg_member.full_name} menyebut Anda di "{chans.unit_thread.title}"'
+               for n in rows)
+    # The real-time event carries each new row's id to its person.
+    events = {e.groups[0]: e.data for e in Event.objects.filter(type="notification.created")}
+    assert {events[f"user.{n.user_id}"]["id"] for n in rows} == {n.pk for n in rows}
 
 
 def test_markdown_is_sanitised_at_write_time(chans, personas):

@@ -4,6 +4,7 @@ tasks, run here as the worker runs them, sending to exactly the right people."""
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -11,8 +12,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from announcements.models import Announcement
+from announcements.receipts import reminders
 from announcements.receipts import services as receipts
 from announcements.receipts.models import ReceiptNotice
+from notifications import services as notifications
 from notifications.models import Notification
 from tests.conftest import make_user
 from tests.receipts.conftest import client_for, enqueued, publish_ack, run_task
@@ -150,3 +153,33 @@ def test_the_escalation_tells_each_pending_persons_nearest_head(p, org):
         f"/pengumuman/{ann.pk}/tanda-terima.csv").streaming_content).decode()
     author_line = next(line for line in csv_text.splitlines() if p.smg_author.nip in line)
     assert author_line.endswith(",0,ya")
+
+
+def spy_on_notifications():
+    return mock.patch.object(reminders, "notifications_create",
+                             wraps=notifications.notifications_create)
+
+
+@override_settings(ACK_REMINDER_HOURS=[24])
+def test_reminders_and_escalations_are_written_through_the_notifications_service(p):
+    ann = publish_ack(p)
+    with spy_on_notifications() as spy:
+        assert run_task(enqueued("send_reminders")[0]) == 7
+    [call] = spy.call_args_list
+    assert call.kwargs["kind"] == "ack_reminder"
+    reminded = Notification.objects.filter(kind="ack_reminder")
+    assert reminded.count() == 7
+    assert {n.url for n in reminded} == {f"/pengumuman/{ann.pk}/"}
+    assert all(n.text.startswith("Pengingat: konfirmasi") for n in reminded)
+
+    pass_the_deadline(ann)
+    with spy_on_notifications() as spy:
+        run_task(enqueued("escalate")[0])
+    [call] = spy.call_args_list
+    assert call.kwargs["kind"] == "ack_escalation"
+    escalated = Notification.objects.filter(kind="ack_escalation")
+    heads = set(ReceiptNotice.objects.filter(kind="escalation").values_list("head_id", flat=True))
+    assert p.smg_head.pk in heads and {n.user_id for n in escalated} == heads
+    for notification in escalated:
+        people = ReceiptNotice.objects.filter(kind="escalation", head=notification.user_id)
+        assert notification.text.startswith(f"{people.count()} pegawai belum mengonfirmasi")
