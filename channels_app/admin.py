@@ -3,7 +3,6 @@
 from django.contrib import admin
 
 from channels_app.models import Channel, Message, OfficialAnswer, Thread
-from notifications.models import Notification
 
 
 @admin.register(Channel)
@@ -38,5 +37,3 @@ class OfficialAnswerAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-
-admin.site.register(Notification)
