@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class ChannelsAppConfig(AppConfig):
     name = "channels_app"
-    verbose_name = "Kanal dan waktu nyata"
+    verbose_name = "Kanal"
