@@ -12,7 +12,7 @@ from ninja import Field, Router, Schema
 from accounts import selectors
 from accounts.api_auth import require_scope
 from accounts.models import Unit, User
-from accounts.permissions import access_unit, user_has_mfa
+from accounts.permissions import access_unit, directory_scope, user_has_mfa
 from comms.api import errors
 from comms.params import QueryInt
 
@@ -114,5 +114,7 @@ def users(
         access_unit(request.auth, unit)  # type: ignore[attr-defined]
     limit = max(1, min(limit, 200))
     viewer: User = request.auth  # type: ignore[attr-defined]
-    found = selectors.directory_users(viewer, unit_code=unit, q=q[:100], limit=limit)
+    found = selectors.directory_users(
+        scope=directory_scope(viewer), unit_code=unit, q=q[:100], limit=limit
+    )
     return [person_out(u) for u in found]

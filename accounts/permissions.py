@@ -7,6 +7,7 @@ auditor also cover the unit's subtree.
 from __future__ import annotations
 
 from accounts.models import Membership, Role, Unit, User, ancestor_codes, jurisdiction_code
+from accounts.selectors import memberships_of
 from common.errors import Forbidden, NotFound, ServiceError
 
 SUBTREE_ROLES = frozenset({Role.UNIT_ADMIN, Role.AUDITOR})
@@ -100,8 +101,6 @@ def directory_scope(user: User) -> list[str] | None:
     regency, so they see everyone; regency staff see their own regency and nobody else's.
     Anonymous or inactive users see nobody ([]).
     """
-    from accounts.selectors import memberships_of
-
     if not user.is_authenticated or not user.is_active:
         return []
     if user.is_superuser:

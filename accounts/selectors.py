@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from accounts.models import Membership, User, ancestor_codes
 from realtime.audience import Viewer
 
@@ -36,15 +38,11 @@ def unit_groups_of(viewer: Viewer) -> list[str]:
 
 
 def directory_users(
-    viewer: User, *, unit_code: str | None = None, q: str = "", limit: int = 50
+    *, scope: list[str] | None, unit_code: str | None = None, q: str = "", limit: int = 50
 ) -> list[User]:
-    """People `viewer` may see (accounts.permissions.directory_scope), optionally within a
-    unit's subtree and matching `q` against name, NIP or position."""
-    from django.db.models import Q
-
-    from accounts.permissions import directory_scope
-
-    scope = directory_scope(viewer)
+    """People of the jurisdictions `scope` (None: everyone), optionally within a unit's
+    subtree and matching `q` against name, NIP or position. Callers pass the viewer's
+    accounts.permissions.directory_scope(): the rule of who sees whom stays in permissions."""
     users = User.objects.filter(is_active=True).select_related("home_unit")
     if scope is not None:
         if not scope:

@@ -40,6 +40,7 @@ from accounts.permissions import (
     access_user,
     administered_codes,
     can_administer,
+    directory_scope,
     user_has_mfa,
 )
 from common.errors import NotFound, ServiceError
@@ -91,7 +92,9 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
     except NotFound as exc:
         return _refuse(request, exc)
     ancestors = list(Unit.objects.filter(code__in=unit.ancestor_codes[:-1]).order_by("depth"))
-    people = selectors.directory_users(request.user, unit_code=unit.code, limit=100)
+    people = selectors.directory_users(
+        scope=directory_scope(request.user), unit_code=unit.code, limit=100
+    )
     return render(request, "accounts/unit_detail.html", {
         "unit": unit,
         "ancestors": ancestors,
@@ -108,7 +111,8 @@ def people_search(request: HttpRequest) -> HttpResponse:
     people = []
     if form.is_valid():
         people = selectors.directory_users(
-            request.user, unit_code=form.cleaned_data["unit"] or None, q=form.cleaned_data["q"]
+            scope=directory_scope(request.user), unit_code=form.cleaned_data["unit"] or None,
+            q=form.cleaned_data["q"],
         )
     template = "accounts/_people_rows.html" if request.htmx else "accounts/people_search.html"
     return render(request, template, {"form": form, "people": people})
