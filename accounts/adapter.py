@@ -17,7 +17,15 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext
 
+from accounts.forms import normalise_nip
 from accounts.models import User
+from accounts.services import (
+    email_address_taken,
+    email_became_primary,
+    email_claims_release,
+    password_changed,
+    session_ended,
+)
 from comms.client_ip import client_address
 
 
@@ -83,8 +91,6 @@ class AccountAdapter(DefaultAccountAdapter):
         allauth calls this for the limit (`pre_authenticate`) and to clear it after a password
         reset, so both agree. A login that names no account keeps a counter of its own.
         """
-        from accounts.forms import normalise_nip
-
         email = (credentials.get("email") or "").strip().lower()
         username = normalise_nip(credentials.get("username") or "")
         user_id = None
@@ -105,8 +111,6 @@ class AccountAdapter(DefaultAccountAdapter):
     def set_password(self, user, password: str) -> None:
         """Every password change, set and reset of allauth's flows passes here, before the
         changing session's key is rotated: so the session to keep is still known."""
-        from accounts.services import password_changed
-
         super().set_password(user, password)
         request = self.request
         keep = None
@@ -122,12 +126,6 @@ class AccountAdapter(DefaultAccountAdapter):
         """Verify an added address by its link; refuse one that meanwhile became another
         person's (issue 14, item 4). A verified address that becomes primary (allauth does so
         when the person has no primary yet) is the person's own choice: recorded."""
-        from accounts.services import (
-            email_address_taken,
-            email_became_primary,
-            email_claims_release,
-        )
-
         if email_address_taken(email=email_address.email, user=email_address.user):
             messages.error(request, gettext("Alamat e-mail ini sudah dipakai akun lain."))
             return False
@@ -153,8 +151,6 @@ class AccountAdapter(DefaultAccountAdapter):
 class UserSessionsAdapter(DefaultUserSessionsAdapter):
     def end_sessions(self, sessions) -> None:
         """"Log out the others" (and any ended session) also closes those sessions' sockets."""
-        from accounts.services import session_ended
-
         sessions = list(sessions)
         for session in sessions:
             session_ended(user=session.user, session_key=session.session_key)

@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
+from accounts.tokens import authenticate_token
 from common.errors import ServiceError
 
 
@@ -32,8 +33,6 @@ class BearerTokenAuth(HttpBearer):
         return self.authenticate(request, token)
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from accounts.tokens import authenticate_token
-
         user, api_token = authenticate_token(token)
         if user is None:
             # A bearer header that does not authenticate is an error, never "try the session".

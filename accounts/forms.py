@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, TokenScope
+from accounts.services import email_address_taken
 
 _NIP_WITH_SEPARATORS = re.compile(r"^[\d\s.-]{18,30}$")
 
@@ -45,8 +46,6 @@ class AddEmailForm(AllauthAddEmailForm):
     """
 
     def clean_email(self) -> str:
-        from accounts.services import email_address_taken
-
         value = super().clean_email()
         if email_address_taken(email=value, user=self.user):
             raise forms.ValidationError(_("Alamat e-mail ini sudah dipakai akun lain."),

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django_tasks import task
 
 from accounts import services as accounts_services
+from accounts.audit import audit
 from accounts.models import ImportJob, ImportStatus, Membership, Role, Unit, User
 from accounts.permissions import administered_codes, require_mfa
 from common.errors import Forbidden
@@ -382,8 +383,6 @@ def import_users(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Validate the whole file, then (unless `dry_run` or any error) write it and audit it."""
-    from accounts.audit import audit
-
     try:
         rows, errors = validate(lines, scope=scope, progress=progress)
     except (UnicodeDecodeError, csv.Error) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from accounts.models import Membership, User, ancestor_codes
+from accounts.models import Membership, Unit, User, ancestor_codes
 from realtime.audience import Viewer
 
 
@@ -66,8 +66,6 @@ def directory_users(
 
 
 def child_units(code: str | None) -> list:
-    from accounts.models import Unit
-
     if code is None:
         return list(Unit.objects.filter(parent__isnull=True))
     return list(Unit.objects.filter(parent__code=code).order_by("code"))

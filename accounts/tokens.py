@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, TokenScope, User
+from common.errors import ServiceError
 
 
 def token_create(
@@ -19,8 +20,6 @@ def token_create(
     expires_days: int | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret; only the SHA-256 is stored."""
-    from common.errors import ServiceError
-
     unknown = sorted(set(scopes) - set(TokenScope.values))
     if unknown:
         raise ServiceError("invalid_scope", f"Cakupan tidak dikenal: {', '.join(unknown)}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
 
+from accounts.tokens import authenticate_token
 from realtime.auth import bearer_secret
 
 
@@ -21,8 +22,6 @@ class BearerTokenMiddleware:
     async def __call__(self, scope, receive, send):
         secret = bearer_secret(scope)
         if secret is not None:
-            from accounts.tokens import authenticate_token
-
             user, token = await database_sync_to_async(authenticate_token)(secret)
             scope = dict(scope, user=user or AnonymousUser(), auth_token=token)
         return await self.application(scope, receive, send)
