@@ -33,6 +33,7 @@ from accounts.permissions import (
     is_unit_admin_of,
     require_mfa,
 )
+from announcements.permissions import can_read
 from channels_app.models import Channel, ChannelKind, ChannelMember, Message, Thread
 from common.errors import Forbidden, NotFound, ServiceError
 
@@ -204,8 +205,6 @@ def _thread_queryset():
 def can_read_thread(user: User, thread: Thread) -> bool:
     if thread.channel_id is not None:
         return can_read_channel(user, thread.channel)
-    from announcements.permissions import can_read
-
     return can_read(user, thread.announcement)
 
 

@@ -28,6 +28,10 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
+from announcements.models import Classification, Status
+from announcements.permissions import OVERSIGHT_ROLES, STAFF_ROLES
+from announcements.receipts.models import Receipt
+from announcements.signing import crypto as signing
 from channels_app.models import Channel, Message, OfficialAnswer, Thread, ThreadRead
 from channels_app.permissions import readable_channels_q, readable_text_q
 from common.errors import ServiceError
@@ -143,10 +147,6 @@ def readable_clarification_threads(
     the issuer's staff, recipients (a receipt), and anyone for a published public announcement.
     `memberships` as for readable_channels_q: the (unit code, role) pairs already read.
     """
-    from announcements.models import Classification, Status
-    from announcements.permissions import OVERSIGHT_ROLES, STAFF_ROLES
-    from announcements.receipts.models import Receipt
-
     if not user.is_authenticated or not user.is_active:
         return Thread.objects.none()
     if memberships is None:
@@ -320,8 +320,6 @@ class AnswerCheck:
 
 def verify_official_answer(answer: OfficialAnswer) -> AnswerCheck:
     """Check the signature, the key and that the payload still says what the rows say."""
-    from announcements.signing import crypto as signing
-
     problems: list[str] = []
     data = answer.payload.encode()
     if signing.content_hash(data) != answer.content_hash:

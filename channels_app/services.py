@@ -22,6 +22,10 @@ from django.utils.translation import gettext as _
 from accounts.audit import audit
 from accounts.models import Role, Unit, User, jurisdiction_code
 from accounts.permissions import is_unit_admin_of, require_mfa
+from announcements.permissions import access_announcement
+from announcements.signing import crypto as signing
+from announcements.signing.models import SigningKey
+from announcements.transparency.services import append_signed
 from channels_app import permissions as perms
 from channels_app.models import (
     CHANNEL_NAME_MAX_CHARS,
@@ -38,6 +42,7 @@ from channels_app.models import (
     ThreadRead,
 )
 from channels_app.rendering import mentioned, render_message
+from channels_app.selectors import unread_by_channel, unread_by_thread
 from common.errors import Forbidden, ServiceError
 from comms import ratelimit
 from notifications.models import Notification
@@ -361,8 +366,6 @@ def thread_set_resolved(*, actor: User, thread_id: int, resolved: bool) -> Threa
 
 def clarification_thread_for(*, actor: User, announcement_id: int) -> Thread:
     """The announcement's clarification thread, created on first use (idempotent)."""
-    from announcements.permissions import access_announcement
-
     announcement = access_announcement(actor, announcement_id)
     thread = Thread.objects.filter(announcement=announcement).first()
     if thread is not None:
@@ -561,8 +564,6 @@ def thread_mark_read(*, actor: User, thread_id: int, up_to: int | None = None) -
             return read.last_read_id
         ThreadRead.objects.filter(pk=read.pk).update(last_read_id=target,
                                                      updated_at=timezone.now())
-        from channels_app.selectors import unread_by_channel, unread_by_thread
-
         thread_unread = unread_by_thread(actor, [thread.pk]).get(thread.pk, 0)
         data: dict[str, Any] = {"thread_id": thread.pk, "thread_unread": thread_unread,
                                 "channel_id": thread.channel_id}
@@ -587,10 +588,6 @@ def official_answer_mark(*, actor: User, message_id: int) -> OfficialAnswer:
     Ed25519 with the issuing unit's current key, key id; the payload names the announcement and
     the version in force, so the answer cannot be moved to another announcement or version.
     """
-    from announcements.signing import crypto as signing
-    from announcements.signing.models import SigningKey
-    from announcements.transparency.services import append_signed
-
     message = perms.access_message(actor, message_id)
     thread = message.thread
     if thread.announcement_id is None:
