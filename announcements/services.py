@@ -4,8 +4,9 @@ Pages, the JSON API, management commands and the task worker call these; none of
 model itself. Every function validates, checks permission, runs in `transaction.atomic`, audits,
 and emits its real-time event last in the transaction (realtime.outbox.emit).
 
-A signed record (a published version or a withdrawal) is finished in exactly one place,
-`_signed()`, so that whatever must follow every signature (the transparency log) hooks in there.
+A signed record (a published version or a withdrawal) is signed and finished by the one signing
+pipeline, announcements/signing/records.py (`records.sign`, then `records.log`: the transparency
+log).
 """
 
 from __future__ import annotations
@@ -40,9 +41,7 @@ from announcements.models import (
 from announcements.permissions import require_author, require_signer
 from announcements.receipts import services as receipts
 from announcements.receipts.services import _insert_receipts
-from announcements.signing import crypto
-from announcements.signing.keys import _key_for_signing
-from announcements.signing.models import SignedRecord
+from announcements.signing import crypto, records
 from common.errors import NotFound, ServiceError
 from common.markdown import render_markdown
 from realtime.outbox import emit
@@ -398,20 +397,6 @@ def announcement_correct(*, actor: User, announcement_id: int, title: str, body:
 # --- Publication ----------------------------------------------------------------------------
 
 
-def _signed(record: SignedRecord) -> None:
-    """Called once for every signed record, inside the transaction that signs it.
-
-    The place for what must accompany every signature (the transparency log appends here).
-    Call it last, just before the event: the log's append lock is held until commit and
-    serialises publications, so everything else they write (above all the receipts) is
-    written before it, and concurrent publications overlap up to this point. Nothing before
-    it may take emit()'s lock: the log lock comes first (log_services.LOG_LOCK_KEY).
-    """
-    from announcements.transparency import services as log_services
-
-    log_services.append_signed(record=record)
-
-
 def _event_data(announcement: Announcement, version: AnnouncementVersion) -> dict:
     issuer = announcement.issuer
     return {
@@ -456,17 +441,19 @@ def _publish(announcement: Announcement, version: AnnouncementVersion, signer: U
     _require_second_person(version, signer)
     now = timezone.now().replace(microsecond=0)  # whole seconds: the payload's precision
     previous = announcement.current_version
-    key = _key_for_signing(announcement.issuer, now)
-    payload = crypto.version_payload(
-        version, signer=signer, key_id=key.key_id, published_at=now,
-        supersedes=previous.content_hash if previous else None,
+    # A unit's first publication creates its key (docs/signing.md).
+    signed = records.sign(
+        unit=announcement.issuer, at=now, create_key=True,
+        payload=lambda key_id: crypto.version_payload(
+            version, signer=signer, key_id=key_id, published_at=now,
+            supersedes=previous.content_hash if previous else None,
+        ),
     )
-    data = crypto.canonical(payload)
-    version.payload = data.decode()
-    version.content_hash = crypto.content_hash(data)
-    version.signature = crypto.sign(key.private_key_pem, data)
-    version.key_id = key.key_id
-    version.signing_key = key
+    version.payload = signed.payload
+    version.content_hash = signed.content_hash
+    version.signature = signed.signature
+    version.key_id = signed.key_id
+    version.signing_key = signed.key
     version.signer = signer
     version.published_at = now
     version.supersedes_hash = previous.content_hash if previous else ""
@@ -484,8 +471,8 @@ def _publish(announcement: Announcement, version: AnnouncementVersion, signer: U
                                  first=previous is None)
     audit(actor=signer, action="announcement.publish", target=announcement,
           data={"version": version.number, "content_hash": version.content_hash,
-                "key_id": key.key_id, "recipients": recipients}, ip=ip)
-    _signed(version)
+                "key_id": signed.key_id, "recipients": recipients}, ip=ip)
+    records.log(version)  # last before the event: see records.log
     _emit("corrected" if previous else "published", announcement, version)
     return announcement
 
@@ -581,14 +568,16 @@ def _withdraw(announcement: Announcement, signer: User, reason: str,
               ip: str | None) -> Withdrawal:
     """Sign and record the withdrawal. Caller holds the announcement lock and has checked."""
     now = timezone.now().replace(microsecond=0)
-    key = _key_for_signing(announcement.issuer, now)
-    payload = crypto.withdrawal_payload(announcement, reason=reason, signer=signer,
-                                         key_id=key.key_id, withdrawn_at=now)
-    data = crypto.canonical(payload)
+    # Same key rule as a publication: the unit's active key, created if it has none.
+    signed = records.sign(
+        unit=announcement.issuer, at=now, create_key=True,
+        payload=lambda key_id: crypto.withdrawal_payload(
+            announcement, reason=reason, signer=signer, key_id=key_id, withdrawn_at=now),
+    )
     withdrawal = Withdrawal.objects.create(
-        announcement=announcement, reason=reason, withdrawn_at=now, payload=data.decode(),
-        content_hash=crypto.content_hash(data), signature=crypto.sign(key.private_key_pem, data),
-        key_id=key.key_id, signing_key=key, signer=signer,
+        announcement=announcement, reason=reason, withdrawn_at=now, payload=signed.payload,
+        content_hash=signed.content_hash, signature=signed.signature,
+        key_id=signed.key_id, signing_key=signed.key, signer=signer,
     )
     # A pending correction dies with the announcement.
     announcement.versions.exclude(state=VersionState.PUBLISHED).delete()
@@ -597,7 +586,7 @@ def _withdraw(announcement: Announcement, signer: User, reason: str,
     announcement.save(update_fields=["status", "withdrawn_at"])
     audit(actor=signer, action="announcement.withdraw", target=announcement,
           data={"reason": reason, "content_hash": withdrawal.content_hash}, ip=ip)
-    _signed(withdrawal)
+    records.log(withdrawal)  # last before the event: see records.log
     _emit("withdrawn", announcement, announcement.current_version)
     return withdrawal
 

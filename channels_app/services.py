@@ -23,9 +23,7 @@ from accounts.audit import audit
 from accounts.models import Role, Unit, User, jurisdiction_code
 from accounts.permissions import is_unit_admin_of, require_mfa
 from announcements.permissions import access_announcement
-from announcements.signing import crypto as signing
-from announcements.signing.models import SigningKey
-from announcements.transparency.services import append_signed
+from announcements.signing import crypto, records
 from channels_app import permissions as perms
 from channels_app.models import (
     CHANNEL_NAME_MAX_CHARS,
@@ -584,8 +582,9 @@ CLARIFICATION_FORMAT = "comms.clarification/1"
 def official_answer_mark(*, actor: User, message_id: int) -> OfficialAnswer:
     """Sign a reply in a clarification thread as the issuer's official answer.
 
-    Signed exactly like an announcement version (announcements.signing.crypto): RFC 8785 payload,
-    Ed25519 with the issuing unit's current key, key id; the payload names the announcement and
+    Signed exactly like an announcement version (announcements.signing.records): RFC 8785
+    payload, Ed25519 with a key of the issuing unit usable now (never a new one), key id; the
+    payload names the announcement and
     the version in force, so the answer cannot be moved to another announcement or version.
     """
     message = perms.access_message(actor, message_id)
@@ -611,45 +610,40 @@ def official_answer_mark(*, actor: User, message_id: int) -> OfficialAnswer:
         raise ServiceError("not_published", _("Pengumuman belum terbit."), status=409)
     issuer = announcement.issuer
     now = timezone.now().replace(microsecond=0)
-    key = next(
-        (k for k in SigningKey.objects.filter(unit=issuer).order_by("-valid_from")
-         if k.usable_at(now)),
-        None,
-    )
-    if key is None:
-        raise ServiceError("no_signing_key",
-                           _("Unit penerbit belum memiliki kunci penanda tangan yang berlaku."),
-                           status=409)
-    payload = {
-        "format": CLARIFICATION_FORMAT,
-        "announcement_id": announcement.pk,
-        "verify_code": announcement.verify_code,
-        "version": version.number,
-        "version_hash": version.content_hash,
-        "issuer": {"code": issuer.code, "name": issuer.name},
-        "reference_number": announcement.reference_number,
-        "message_id": message.pk,
-        "question_id": message.reply_to_id,
-        "body": message.body,
-        "answered_by": {"name": message.author.full_name, "nip": message.author.nip or ""},
-        "signed_at": signing.rfc3339(now),
-        "signer": {"name": actor.full_name, "nip": actor.nip or "",
-                   "position": actor.position},
-        "key_id": key.key_id,
-    }
-    data = signing.canonical(payload)
+    def payload(key_id: str) -> dict[str, Any]:
+        return {
+            "format": CLARIFICATION_FORMAT,
+            "announcement_id": announcement.pk,
+            "verify_code": announcement.verify_code,
+            "version": version.number,
+            "version_hash": version.content_hash,
+            "issuer": {"code": issuer.code, "name": issuer.name},
+            "reference_number": announcement.reference_number,
+            "message_id": message.pk,
+            "question_id": message.reply_to_id,
+            "body": message.body,
+            "answered_by": {"name": message.author.full_name, "nip": message.author.nip or ""},
+            "signed_at": crypto.rfc3339(now),
+            "signer": {"name": actor.full_name, "nip": actor.nip or "",
+                       "position": actor.position},
+            "key_id": key_id,
+        }
+
+    # An official answer never creates a key: without a usable one it is refused
+    # (no_signing_key, 409; docs/signing.md).
+    signed = records.sign(unit=issuer, at=now, payload=payload, create_key=False)
     with transaction.atomic():
         answer = OfficialAnswer(
             message=message, announcement=announcement, version_number=version.number,
-            signed_at=now, payload=data.decode(), content_hash=signing.content_hash(data),
-            signature=signing.sign(key.private_key_pem, data), key_id=key.key_id,
-            signing_key=key, signer=actor,
+            signed_at=now, payload=signed.payload, content_hash=signed.content_hash,
+            signature=signed.signature, key_id=signed.key_id, signing_key=signed.key,
+            signer=actor,
         )
         answer.full_clean()
         answer.save()
         # Every signed record enters the transparency log in the same transaction (issue 8).
-        append_signed(record=answer, kind="official_answer", announcement=announcement,
-                      version=version, published_at=now)
+        records.log(answer, kind="official_answer", announcement=announcement,
+                    version=version, published_at=now)
         audit(actor=actor, action="message.official", target=message,
               data={"announcement": announcement.pk, "version": version.number})
         _emit_message("message.edited", message)

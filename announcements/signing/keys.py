@@ -77,8 +77,3 @@ def signing_key_revoke(*, key_id: str, reason: str = "",
               data={"unit": key.unit.code, "key_id": key.key_id, "reason": reason})
     return key
 
-
-def _key_for_signing(unit: Unit, at: datetime) -> SigningKey:
-    # A unit's first publication creates its key (documented in docs/signing.md): issuing units
-    # need no operator step before they can publish.
-    return active_key(unit, at) or signing_key_create(unit=unit, valid_from=at)

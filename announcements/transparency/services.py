@@ -1,9 +1,11 @@
 """Writes of the transparency log: append a signed event, sign a checkpoint, accept witness
 cosignatures, register witnesses. Reads are in `log_selectors`. See docs/transparency.md.
 
-`append_signed()` is called by the announcement services (publish, correct, withdraw) and by the
-official-answer service, inside *their* transaction, at the point where the signed record is
-final: the log entry and its checkpoint commit or roll back together with the publication.
+`append_signed()` is the log of the signing pipeline (registered by AnnouncementsConfig.ready
+with announcements.signing.records.register_log): every signed record (publication, correction,
+withdrawal, official answer) reaches it through `records.log()`, inside the signing transaction,
+at the point where the signed record is final: the log entry and its checkpoint commit or roll
+back together with the publication.
 """
 
 from __future__ import annotations
