@@ -10,7 +10,7 @@ PORT ?= 8000
 DEMO_PASSWORD ?= jateng-demo-2026
 RUN_ENV := DEBUG=$${DEBUG:-true} DEMO_PASSWORD=$(DEMO_PASSWORD)
 
-.PHONY: run test lint api-check bench worker messages clean
+.PHONY: run test lint api-check arch-checks bench worker messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ lint: $(VENV)/.req-dev
 # Only the API robustness run (schemathesis against a real server; part of `make test` too).
 api-check: $(VENV)/.req-dev
 	$(BIN)/pytest -m schemathesis $(PYTEST_ARGS)
+
+# The import layers and the types (contracts and settings in pyproject.toml). They join
+# `test` once both pass (issue 15).
+arch-checks: $(VENV)/.req-dev
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(VENV)/.req-dev
 	$(BIN)/python -m bench
