@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.models import User
-from comms.client_ip import client_address
+from common.client_ip import client_address
 
 
 class SiteFromSettings:

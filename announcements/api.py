@@ -22,9 +22,9 @@ from announcements.signing.crypto import rfc3339
 from announcements.transparency.selectors import log_indices_for
 from announcements.verification import selectors as verification_selectors
 from announcements.verification.api import UnitRefOut
-from comms.api import JsonDateTime, OutSchema, errors
-from comms.client_ip import client_address
-from comms.params import Offset, QueryInt
+from common.client_ip import client_address
+from common.params import Offset, QueryInt
+from common.schemas import JsonDateTime, OutSchema, errors
 from realtime.outbox import pushes_after
 
 router = Router()

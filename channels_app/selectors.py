@@ -30,8 +30,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, User
 from channels_app.models import Channel, Message, OfficialAnswer, Thread, ThreadRead
 from channels_app.permissions import readable_channels_q, readable_text_q
+from common import ratelimit
 from common.errors import ServiceError
-from comms import ratelimit
 
 #: PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout.
 QUERY_CANCELED = "57014"

@@ -38,8 +38,8 @@ from channels_app.models import (
     ThreadRead,
 )
 from channels_app.rendering import mentioned, render_message
+from common import ratelimit
 from common.errors import Forbidden, ServiceError
-from comms import ratelimit
 from notifications.models import Notification
 from realtime.models import Event
 from realtime.outbox import emit

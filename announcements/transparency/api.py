@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema
 from announcements.transparency import checkpoints
 from announcements.transparency import selectors as log_selectors
 from announcements.transparency import services as log_services
-from comms.api import OutSchema, errors
+from common.schemas import OutSchema, errors
 
 router = Router()
 

@@ -24,7 +24,7 @@ from announcements.signing.crypto import rfc3339
 from announcements.verification import selectors
 from announcements.verification.cek import RATE_LIMIT, RATE_WINDOW_SECONDS, check_text
 from common.errors import ServiceError
-from comms.api import OutSchema, errors
+from common.schemas import OutSchema, errors
 
 router = Router()
 check_router = Router()
@@ -97,7 +97,7 @@ def verify_code(request: HttpRequest, code: str):
 
 
 def client_address(request: HttpRequest) -> str:
-    from comms.client_ip import client_address as trusted_client_address
+    from common.client_ip import client_address as trusted_client_address
 
     return trusted_client_address(request) or "unknown"
 
