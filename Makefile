@@ -1,7 +1,8 @@
 # comms — the two commands of the README, and a few helpers.
 #   make run   set up (venv, dependencies, database, demo data) and serve on http://$(HOST):$(PORT)
-#   make test  set up the dev dependencies, lint, and run the whole test suite (with the API
-#              robustness run, tests/comms/test_schemathesis.py; alone: make api-check)
+#   make test  set up the dev dependencies, lint (ruff, then the import layers: lint-imports),
+#              and run the whole test suite (with the API robustness run,
+#              tests/comms/test_schemathesis.py; alone: make api-check)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ PORT ?= 8000
 DEMO_PASSWORD ?= jateng-demo-2026
 RUN_ENV := DEBUG=$${DEBUG:-true} DEMO_PASSWORD=$(DEMO_PASSWORD)
 
-.PHONY: run test lint api-check bench worker messages clean
+.PHONY: run test lint api-check arch-checks bench worker messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,7 @@ worker: $(VENV)/.req-run
 
 test: $(VENV)/.req-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.req-dev
@@ -48,6 +50,12 @@ lint: $(VENV)/.req-dev
 # Only the API robustness run (schemathesis against a real server; part of `make test` too).
 api-check: $(VENV)/.req-dev
 	$(BIN)/pytest -m schemathesis $(PYTEST_ARGS)
+
+# The import layers and the types (contracts and settings in pyproject.toml). lint-imports is
+# in `test` already; mypy joins it once its errors are fixed (issue 15).
+arch-checks: $(VENV)/.req-dev
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(VENV)/.req-dev
 	$(BIN)/python -m bench

@@ -26,7 +26,7 @@ from accounts.services import (
     password_changed,
     session_ended,
 )
-from comms.client_ip import client_address
+from common.client_ip import client_address
 
 
 class SiteFromSettings:

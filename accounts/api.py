@@ -13,8 +13,8 @@ from accounts import selectors
 from accounts.api_auth import require_scope
 from accounts.models import Unit, User
 from accounts.permissions import access_unit, directory_scope, user_has_mfa
-from comms.api import errors
-from comms.params import QueryInt
+from common.params import QueryInt
+from common.schemas import errors
 
 router = Router()
 

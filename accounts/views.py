@@ -43,12 +43,12 @@ from accounts.permissions import (
     directory_scope,
     user_has_mfa,
 )
+from common.client_ip import client_address
 from common.errors import NotFound, ServiceError
-from comms.client_ip import client_address
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address (comms.client_ip: REMOTE_ADDR and TRUSTED_PROXY_COUNT)."""
+    """The client's address (common.client_ip: REMOTE_ADDR and TRUSTED_PROXY_COUNT)."""
     return client_address(request)
 
 

@@ -18,12 +18,13 @@ from announcements import selectors, services
 from announcements.models import Announcement, AnnouncementVersion, Classification, Priority
 from announcements.permissions import access_announcement, is_issuer_staff
 from announcements.receipts import services as receipt_services
+from announcements.signing.crypto import rfc3339
 from announcements.transparency.selectors import log_indices_for
 from announcements.verification import selectors as verification_selectors
-from announcements.verification.api import UnitRefOut, _rfc3339
-from comms.api import JsonDateTime, OutSchema, errors
-from comms.client_ip import client_address
-from comms.params import Offset, QueryInt
+from announcements.verification.api import UnitRefOut
+from common.client_ip import client_address
+from common.params import Offset, QueryInt
+from common.schemas import JsonDateTime, OutSchema, errors
 from realtime.outbox import pushes_after
 
 router = Router()
@@ -203,7 +204,7 @@ def _version_out(version: AnnouncementVersion, *, full: bool) -> dict:
         "title": version.title,
         "reason": version.reason,
         "requires_reack": version.requires_reack,
-        "published_at": _rfc3339(version.published_at),
+        "published_at": rfc3339(version.published_at),
         "content_hash": version.content_hash or None,
         "key_id": version.key_id or None,
         "attachments": [
@@ -218,7 +219,7 @@ def _version_out(version: AnnouncementVersion, *, full: bool) -> dict:
             body_html=version.body_html,
             payload=version.payload or None,
             signature=version.signature or None,
-            scheduled_for=_rfc3339(version.scheduled_for),
+            scheduled_for=rfc3339(version.scheduled_for),
         )
     return data
 
@@ -240,8 +241,8 @@ def _announcement_out(announcement: Announcement, user, *, detail: bool,
                      "include_subunits": announcement.audience_subunits,
                      "roles": announcement.audience_roles},
         "requires_ack": announcement.requires_ack,
-        "ack_deadline": _rfc3339(announcement.ack_deadline),
-        "published_at": _rfc3339(announcement.first_published_at),
+        "ack_deadline": rfc3339(announcement.ack_deadline),
+        "published_at": rfc3339(announcement.first_published_at),
         "current_version": _version_out(current, full=detail) if current else None,
     }
     if detail:
@@ -267,7 +268,7 @@ def _announcement_out(announcement: Announcement, user, *, detail: bool,
         withdrawal = getattr(announcement, "withdrawal", None)
         if withdrawal is not None:
             data["withdrawal"] = {
-                "reason": withdrawal.reason, "withdrawn_at": _rfc3339(withdrawal.withdrawn_at),
+                "reason": withdrawal.reason, "withdrawn_at": rfc3339(withdrawal.withdrawn_at),
                 "payload": withdrawal.payload, "signature": withdrawal.signature,
                 "key_id": withdrawal.key_id, "content_hash": withdrawal.content_hash,
             }
@@ -310,8 +311,8 @@ def list_announcements(request: HttpRequest, mine: str = "", priority: str = "",
         user=request.auth, announcement_ids=[r.announcement_id for r in page])
     for receipt in page:
         item = _announcement_out(receipt.announcement, request.auth, detail=False)
-        item["read_at"] = _rfc3339(receipt.read_at)
-        item["acknowledged_at"] = _rfc3339(receipt.acknowledged_at)
+        item["read_at"] = rfc3339(receipt.read_at)
+        item["acknowledged_at"] = rfc3339(receipt.acknowledged_at)
         out.append(item)
     return out
 
@@ -433,9 +434,9 @@ def list_keys(request: HttpRequest):
             "unit": {"code": key.unit.code, "name": key.unit.name},
             "public_key": base64.b64encode(bytes(key.public_key)).decode(),
             "algorithm": "Ed25519",
-            "valid_from": _rfc3339(key.valid_from),
-            "valid_until": _rfc3339(key.valid_until),
-            "revoked_at": _rfc3339(key.revoked_at),
+            "valid_from": rfc3339(key.valid_from),
+            "valid_until": rfc3339(key.valid_until),
+            "revoked_at": rfc3339(key.revoked_at),
         }
         for key in selectors.all_keys()
     ]

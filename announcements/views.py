@@ -26,9 +26,9 @@ from announcements.permissions import (
 from announcements.receipts import services as receipt_services
 from announcements.transparency.selectors import log_indices_for
 from announcements.verification import selectors as verification_selectors
+from common.client_ip import client_address
 from common.errors import NotFound, ServiceError
-from comms.client_ip import client_address
-from comms.params import parse_int
+from common.params import parse_int
 
 
 def _ip(request: HttpRequest) -> str | None:

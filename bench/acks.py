@@ -60,7 +60,6 @@ def availability() -> dict[str, str | None]:
     """Why each path is not available yet (None: available)."""
     from django.urls import Resolver404, resolve
 
-    import realtime.routing  # noqa: F401 — imports every app's ws_actions (registrations)
     from bench.publish import api_available
     from realtime.gateway import get_action
 

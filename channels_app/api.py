@@ -16,8 +16,8 @@ from accounts.api_auth import require_scope
 from channels_app import permissions as perms
 from channels_app import selectors, services
 from channels_app.models import Channel, Message, Thread
-from comms.api import OutSchema, errors
-from comms.params import QueryInt
+from common.params import QueryInt
+from common.schemas import OutSchema, errors
 
 router = Router()
 

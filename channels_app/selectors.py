@@ -34,8 +34,8 @@ from announcements.receipts.models import Receipt
 from announcements.signing import crypto as signing
 from channels_app.models import Channel, Message, OfficialAnswer, Thread, ThreadRead
 from channels_app.permissions import readable_channels_q, readable_text_q
+from common import ratelimit
 from common.errors import ServiceError
-from comms import ratelimit
 
 #: PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout.
 QUERY_CANCELED = "57014"

@@ -41,8 +41,8 @@ from channels_app.models import (
 )
 from channels_app.rendering import mentioned, render_message
 from channels_app.selectors import unread_by_channel, unread_by_thread
+from common import ratelimit
 from common.errors import Forbidden, ServiceError
-from comms import ratelimit
 from notifications.models import Notification
 from notifications.services import notifications_create
 from realtime.models import Event

@@ -19,7 +19,7 @@ from channels_app import forms, selectors, services
 from channels_app import permissions as perms
 from channels_app.models import ChannelKind, Message, Thread
 from common.errors import NotFound, ServiceError
-from comms.params import parse_int
+from common.params import parse_int
 
 
 def _fail(form, error: ServiceError) -> None:

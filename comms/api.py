@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
@@ -37,7 +36,6 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
-from pydantic import BaseModel, BeforeValidator, Field
 
 from accounts.api_auth import BearerTokenAuth, CsrfFailed, InvalidToken, SessionAuth
 from common.errors import ServiceError
@@ -79,41 +77,6 @@ api = NinjaAPI(
     # would send the schema's address to validator.swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
 )
-
-
-class OutSchema(BaseModel):
-    """Base of the response schemas. The operations build plain dicts, so plain pydantic
-    validates them: ninja's Schema wraps every nested object in a getter for ORM objects,
-    which made a page of 200 inbox items about three times slower to check."""
-
-
-class ErrorDetail(OutSchema):
-    code: str = Field(description="what went wrong, for programs: not_found, invalid_input …")
-    message: str = Field(description="for people, in the request's language")
-    fields: dict[str, list[str]] = Field(description="per input field (dotted path): messages")
-
-
-class ErrorOut(OutSchema):
-    """The one error shape of the API, whatever the status."""
-
-    error: ErrorDetail
-
-
-def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
-    """The error part of an operation's `response=`: `{200: X, **errors(401, 403, 404)}`."""
-    return {status: ErrorOut for status in statuses}
-
-
-def _require_json_string(value: Any) -> Any:
-    # Pydantic's lax datetime also takes a number (seconds since 1970); in a JSON body a
-    # date-time is an RFC 3339 string. Objects built in Python (datetime) still pass.
-    if isinstance(value, int | float):
-        raise ValueError("a date-time is an RFC 3339 string, not a number")
-    return value
-
-
-#: A date-time in a JSON body: an RFC 3339 string only.
-JsonDateTime = Annotated[datetime, BeforeValidator(_require_json_string)]
 
 
 def error_response(

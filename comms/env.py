@@ -44,7 +44,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 
 def env_rate(name: str, default: str) -> tuple[int, int]:
-    """A rate limit written `COUNT/SECONDS`, e.g. `30/60` (comms.ratelimit)."""
+    """A rate limit written `COUNT/SECONDS`, e.g. `30/60` (common.ratelimit)."""
     raw = os.environ.get(name)
     text = default if raw is None or raw.strip() == "" else raw.strip()
     count, slash, seconds = text.partition("/")

@@ -319,7 +319,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# How many reverse proxies of ours stand in front of the servers; comms.client_ip believes only
+# How many reverse proxies of ours stand in front of the servers; common.client_ip believes only
 # the X-Forwarded-For entries they wrote (0: none, the TCP peer is the client).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 SESSION_COOKIE_HTTPONLY = True

@@ -6,6 +6,7 @@ from accounts.api import router as accounts_router
 from announcements.api import router as announcements_router
 from announcements.receipts.api import router as receipts_router
 from announcements.transparency.api import router as log_router
+from announcements.verification.api import check_router
 from announcements.verification.api import router as verification_router
 from channels_app.api import router as channels_router
 from comms import views
@@ -15,6 +16,7 @@ api.add_router("", accounts_router, tags=["accounts"])
 api.add_router("", announcements_router, tags=["announcements"])
 api.add_router("", verification_router, tags=["announcements"])
 api.add_router("", log_router, tags=["transparency"])
+api.add_router("", check_router, tags=["transparency"])  # /check, after the log as before
 api.add_router("", receipts_router, tags=["receipts"])
 api.add_router("", channels_router, tags=["channels"])
 

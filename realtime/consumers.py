@@ -406,7 +406,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         expires_at = self.token.expires_at
         if expires_at is not None and expires_at <= timezone.now():
             raise CredentialsEnded
-        if not await database_sync_to_async(gateway.token_still_usable)(self.token.pk):
+        if not await database_sync_to_async(gateway.token_still_usable)(self.token):
             raise CredentialsEnded
 
     async def _handle_frame(self, frame: dict[str, Any]) -> None:

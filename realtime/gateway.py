@@ -17,7 +17,15 @@ Other apps add client → server frames without touching the consumer:
   the event's groups is wider than who may open the object (a person who joined a unit after
   a publication is not among its recipients).
 
-Apps register in a module `<app>/ws_actions.py`, imported when the gateway app is ready.
+- `register_viewer(loader)`: `loader(user)` → the connection's `Viewer` (exactly one app
+  registers it: accounts, which owns memberships).
+- `register_groups(provider)`: `provider(user, viewer)` → more groups a connection joins at
+  connect (any number: accounts' unit groups, channels_app's channels and threads);
+  `user.<id>` is built in.
+
+Apps register in a module `<app>/ws_actions.py`, imported when the realtime app is ready
+(`RealtimeConfig.ready()`). The gateway imports no feature app: it names a user as Django's
+`AbstractBaseUser` and an API token by the `Token` protocol below.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import connection
@@ -39,7 +47,7 @@ from realtime.audience import CONTROL_TYPES, Viewer, audience_allows
 from realtime.push import event_message
 
 if TYPE_CHECKING:
-    from accounts.models import ApiToken, User
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 #: Frames above this close the connection with 1009 (also set in daphne/uvicorn, see docs).
 MAX_FRAME_BYTES: int = settings.WS_MAX_FRAME_BYTES
@@ -176,13 +184,22 @@ def validate_fields(frame: dict[str, Any], fields: dict[str, type | tuple[type, 
 # --- The registry ---------------------------------------------------------------------------
 
 
+class Token(Protocol):
+    """What the gateway uses of a bearer token (accounts.models.ApiToken)."""
+
+    pk: Any
+    expires_at: Any
+
+    def has_scope(self, scope: str) -> bool: ...
+
+
 @dataclass
 class ActionContext:
     """What an action handler may use: who is asking, and the connection's group operations."""
 
-    user: User
+    user: AbstractBaseUser
     viewer: Viewer
-    token: ApiToken | None
+    token: Token | None
     join_group: Callable[[str], Awaitable[None]]
     leave_group: Callable[[str], Awaitable[None]]
 
@@ -300,18 +317,34 @@ class GatewayState:
     head: int
 
 
-def gateway_state_for(user: User) -> GatewayState:
-    from accounts.selectors import unit_groups_of, viewer_for
-    from channels_app.selectors import channel_groups_for
+ViewerLoader = Callable[[Any], Viewer]
+GroupsProvider = Callable[[Any, Viewer], Iterable[str]]
+_viewer_loader: list[ViewerLoader] = []
+_groups_providers: list[GroupsProvider] = []
+
+
+def register_viewer(loader: ViewerLoader) -> None:
+    """`loader(user)` → the Viewer a connection filters events with (exactly one)."""
+    if _viewer_loader:
+        raise ValueError("a viewer loader is already registered")
+    _viewer_loader.append(loader)
+
+
+def register_groups(provider: GroupsProvider) -> None:
+    """`provider(user, viewer)` → groups a connection joins at connect, besides `user.<id>`."""
+    _groups_providers.append(provider)
+
+
+def gateway_state_for(user: AbstractBaseUser) -> GatewayState:
     from realtime.models import Event
 
-    # Memberships are read once, for the in-memory filter, the unit groups and the channels.
-    viewer = viewer_for(user)
-    groups = {
-        *unit_groups_of(viewer),
-        f"user.{user.pk}",
-        *channel_groups_for(user, memberships=viewer.memberships),
-    }
+    if not _viewer_loader:
+        raise RuntimeError("no viewer loader registered (realtime.gateway.register_viewer)")
+    # Memberships are read once (the viewer), for the in-memory filter and every provider.
+    viewer = _viewer_loader[0](user)
+    groups = {f"user.{user.pk}"}
+    for provider in _groups_providers:
+        groups.update(provider(user, viewer))
     head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
     return GatewayState(viewer=viewer, groups=frozenset(groups), head=head)
 
@@ -355,7 +388,7 @@ def _cursor_predates_log(after: int) -> bool:
     return oldest.created_at < timezone.now() - EVENT_RETENTION
 
 
-def _apply_resume_rules(user: User | None, candidates: list[Any]) -> list[Any]:
+def _apply_resume_rules(user: AbstractBaseUser | None, candidates: list[Any]) -> list[Any]:
     """The candidates whose type has no resume rule, or whose object `user` may read."""
     # Keyed by the rule's function: the types of one kind of object share one call.
     wanted: dict[Callable[..., Iterable[Any]], set[Any]] = {}
@@ -379,7 +412,7 @@ def _apply_resume_rules(user: User | None, candidates: list[Any]) -> list[Any]:
 
 def events_for_resume(
     *,
-    user: User | None,
+    user: AbstractBaseUser | None,
     viewer: Viewer,
     groups: Iterable[str],
     after: int,
@@ -461,14 +494,14 @@ def events_for_resume(
     )
 
 
-def token_still_usable(token_id: int) -> bool:
+def token_still_usable(token: Any) -> bool:
     """Is this API token still usable (not revoked, not expired, its user active)?
 
     A bearer-token connection asks before every frame that reads or acts: revocation also
     closes its sockets through `session.ended`, but a socket must not act in the moment before
-    that event arrives (or while Redis is down and the relay cannot push it).
+    that event arrives (or while Redis is down and the relay cannot push it). The row is read
+    again through the token's own model (accounts.models.ApiToken), which the gateway does
+    not import.
     """
-    from accounts.models import ApiToken
-
-    token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
-    return token is not None and token.is_usable() and token.user.is_active
+    current = type(token)._default_manager.select_related("user").filter(pk=token.pk).first()
+    return current is not None and current.is_usable() and current.user.is_active

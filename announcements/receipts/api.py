@@ -15,8 +15,8 @@ from announcements.receipts.models import Receipt
 from announcements.receipts.permissions import access_receipt_stats
 from announcements.signing.crypto import rfc3339
 from common.errors import ServiceError
-from comms.api import OutSchema, errors
-from comms.params import Offset, QueryInt
+from common.params import Offset, QueryInt
+from common.schemas import OutSchema, errors
 
 router = Router()
 

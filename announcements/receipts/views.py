@@ -27,7 +27,7 @@ from announcements.receipts import services as receipts
 from announcements.receipts.models import Receipt
 from announcements.receipts.permissions import ReceiptScope, access_receipt_stats
 from common.errors import NotFound, ServiceError
-from comms.params import parse_int
+from common.params import parse_int
 
 #: Pending recipients per page of the dashboard.
 PENDING_PAGE = 50

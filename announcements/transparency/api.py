@@ -16,8 +16,7 @@ from ninja import Field, Query, Router, Schema
 from announcements.transparency import checkpoints
 from announcements.transparency import selectors as log_selectors
 from announcements.transparency import services as log_services
-from announcements.verification.api import CheckIn, CheckOut, check_text_request
-from comms.api import OutSchema, errors
+from common.schemas import OutSchema, errors
 
 router = Router()
 
@@ -176,10 +175,3 @@ def post_cosignatures(request: HttpRequest, payload: CosignatureIn):
     return {"accepted": [
         {"witness": c.witness.name, "tree_size": c.checkpoint.tree_size} for c in accepted
     ]}
-
-
-@router.post("/check", response={200: CheckOut, **errors(400, 413, 422, 429)}, auth=None)
-def post_check(request: HttpRequest, payload: CheckIn):
-    """Cek keaslian: is a pasted (forwarded) text genuine, altered, outdated, withdrawn or
-    unknown? Rate-limited per client address."""
-    return check_text_request(request, text=payload.text, code=payload.code)

@@ -1,9 +1,12 @@
-"""Public verification: the answer for a verification code (`/api/v1/verify/…`) and the
-request side of cek keaslian (rate limit, schemas)."""
+"""Public verification: the answer for a verification code (`/api/v1/verify/…`) and cek
+keaslian (`/api/v1/check`: rate limit, schemas, route).
+
+`check_router` holds `/check` alone: comms.urls mounts it after the transparency log's router
+with the tag it has always had ("transparency"), so the OpenAPI document (paths in the same
+order, same tag and operation id) did not change when the route moved here from
+announcements.transparency.api."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -17,12 +20,14 @@ from pydantic import Field
 
 from announcements.models import Classification
 from announcements.permissions import can_read
+from announcements.signing.crypto import rfc3339
 from announcements.verification import selectors
 from announcements.verification.cek import RATE_LIMIT, RATE_WINDOW_SECONDS, check_text
 from common.errors import ServiceError
-from comms.api import OutSchema, errors
+from common.schemas import OutSchema, errors
 
 router = Router()
+check_router = Router()
 
 
 class UnitRefOut(OutSchema):
@@ -50,12 +55,6 @@ class VerificationOut(OutSchema):
     title: str = Field(None)
 
 
-def _rfc3339(moment: datetime | None) -> str | None:
-    from announcements.signing.crypto import rfc3339
-
-    return rfc3339(moment)
-
-
 def verification_answer(code: str, user) -> dict:
     """The public verification answer; the text only for those who may read it.
 
@@ -73,7 +72,7 @@ def verification_answer(code: str, user) -> dict:
         "issuer": {"code": announcement.issuer.code, "name": announcement.issuer.name},
         "reference_number": announcement.reference_number,
         "classification": announcement.classification,
-        "published_at": _rfc3339(version.published_at),
+        "published_at": rfc3339(version.published_at),
         "content_hash": version.content_hash,
         "current_version": current.number,
         "current_url": reverse("announcements:detail", args=[announcement.pk]),
@@ -82,7 +81,7 @@ def verification_answer(code: str, user) -> dict:
         ),
     }
     if announcement.status == "withdrawn":
-        answer["withdrawn_at"] = _rfc3339(announcement.withdrawn_at)
+        answer["withdrawn_at"] = rfc3339(announcement.withdrawn_at)
         answer["withdrawal_reason"] = None
     if announcement.classification == Classification.PUBLIC or can_read(user, announcement):
         answer["title"] = version.title
@@ -98,7 +97,7 @@ def verify_code(request: HttpRequest, code: str):
 
 
 def client_address(request: HttpRequest) -> str:
-    from comms.client_ip import client_address as trusted_client_address
+    from common.client_ip import client_address as trusted_client_address
 
     return trusted_client_address(request) or "unknown"
 
@@ -145,3 +144,13 @@ def check_text_request(request: HttpRequest, *, text: str, code: str | None = No
     if not (text or "").strip() and code and code.strip():
         text = code
     return check_text(text=text, user=getattr(request, "user", None), code=code).as_dict()
+
+
+@check_router.post(
+    "/check", response={200: CheckOut, **errors(400, 413, 422, 429)}, auth=None,
+    operation_id="announcements_transparency_api_post_check",
+)
+def post_check(request: HttpRequest, payload: CheckIn):
+    """Cek keaslian: is a pasted (forwarded) text genuine, altered, outdated, withdrawn or
+    unknown? Rate-limited per client address."""
+    return check_text_request(request, text=payload.text, code=payload.code)

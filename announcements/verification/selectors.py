@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from announcements.models import Announcement, AnnouncementVersion, Status
 from announcements.selectors import published_versions
 from announcements.signing import crypto
-from comms.params import parse_int
+from common.params import parse_int
 
 
 @dataclass

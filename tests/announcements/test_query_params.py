@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from announcements.receipts.models import Receipt
-from comms.params import MAX_OFFSET, parse_int
+from common.params import MAX_OFFSET, parse_int
 from tests.announcements.conftest import publish
 from tests.receipts.conftest import client_for
 

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.test import Client, RequestFactory
 
 from accounts.models import ApiToken, AuditEvent
-from comms.client_ip import client_address
+from common.client_ip import client_address
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY = "127.0.0.1"  # nginx, as the servers see it

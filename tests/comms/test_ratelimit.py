@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from common import ratelimit
 from common.errors import ServiceError
-from comms import ratelimit
 from comms.env import env_rate
 
 
