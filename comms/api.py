@@ -172,6 +172,10 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     """Anything unhandled: logged with its traceback, answered without it (also in DEBUG)."""
     if isinstance(exc, _DJANGO_BAD_REQUESTS):
         raise exc  # Django's 400, made JSON by api_errors_as_json
+    if isinstance(exc, OverflowError):
+        # SQLite (make run) cannot bind an integer beyond 64 bits, which PostgreSQL's lookups
+        # answer with "nothing": an id that large names nothing here either.
+        return error_response(request, 404, "not_found", _("Tidak ditemukan."))
     response = error_response(request, 500, "server_error", _("Terjadi kesalahan; coba lagi."))
     log_response("Internal Server Error: %s", request.path, response=response, request=request,
                  exception=exc)

@@ -148,7 +148,7 @@ def summary_fragment(request: HttpRequest, announcement_id: int) -> HttpResponse
     scope = _scope(request, announcement_id)
     event = parse_int(request.GET.get("e"))
     if event:
-        key = f"receipts:summary:{announcement_id}:{scope.key}:{event}"
+        key = f"receipts:summary2:{announcement_id}:{scope.key}:{event}"
         summary = cache.get(key)
         if summary is None:
             summary = selectors.summary_for(scope)

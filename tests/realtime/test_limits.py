@@ -45,7 +45,9 @@ def test_a_resume_far_behind_reads_only_the_head(monkeypatch, django_assert_max_
     assert [event_id for event_id, _ in near.events] == ids[-50:]
 
 
-def test_a_resume_too_far_behind_answers_resync_over_the_socket(start_asgi_server, personas):
+def test_a_resume_too_far_behind_answers_resync_over_the_socket(
+    require_redis, start_asgi_server, personas
+):
     server = start_asgi_server(WS_RESUME_MAX_EVENTS="40")
     ids = log_of(60)
     with open_ws(server, personas.smg_member) as ws:
