@@ -117,7 +117,9 @@ def test_every_pattern_on_the_paste_is_linear():
             else:
                 getattr(pattern, use)(text)
             elapsed = time.perf_counter() - started
-            assert elapsed < BOUND / 4, (pattern.pattern, use, text[:20], elapsed)
+            # The whole bound, not a fraction: a super-linear pattern takes tens of seconds on
+            # 60,000 characters, and a busy CI machine must not fail a linear one (0.1-0.3 s).
+            assert elapsed < BOUND, (pattern.pattern, use, text[:20], elapsed)
 
 
 def test_combining_runs_are_cut_before_nfkc():
@@ -127,7 +129,7 @@ def test_combining_runs_are_cut_before_nfkc():
     assert cek._stream_safe("a" + "\u0301" * 100) == "a" + "\u0301" * cek.MAX_NONSTARTERS
     started = time.perf_counter()
     cek.normalize_line("a" + fill("\u0301\u0316"))
-    assert time.perf_counter() - started < BOUND / 4
+    assert time.perf_counter() - started < BOUND  # quadratic was 14 s
 
 
 # --- Through the real server -------------------------------------------------------------
