@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
 from channels_app import services
 from channels_app.models import Channel, Thread
@@ -71,3 +72,10 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+def client_for(user) -> Client:
+    """A test client logged in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client

@@ -14,25 +14,18 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client
 
 from channels_app import services
 from channels_app.models import Mention, Message
 from notifications.models import Notification
 from realtime.models import Event
 from tests.announcements.conftest import publish
-from tests.channels_app.conftest import enable_mfa, make_channels
+from tests.channels_app.conftest import client_for, enable_mfa, make_channels
 from tests.conftest import recv_json
 
 pytestmark = pytest.mark.django_db
 
 OLD, NEW = "sandi-lama-123", "sandi-baru-456"
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @dataclass

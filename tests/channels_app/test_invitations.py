@@ -16,18 +16,13 @@ import pytest
 from django.test import Client
 
 from channels_app.models import Channel, ChannelMember
+from tests.channels_app.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
 UNKNOWN_ID = 987_654_321
 UNKNOWN_EMAIL = "tidak.ada@jatengprov.go.id"
 UNKNOWN_NIP = "199912312099121999"
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post_json(client: Client, path: str, payload: dict):

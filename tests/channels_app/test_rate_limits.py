@@ -12,17 +12,12 @@ from django.test import Client
 from channels_app import selectors, services
 from channels_app.models import Message, Thread
 from common.errors import ServiceError
+from tests.channels_app.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
 #: Windows are aligned to the clock: one of ~31 years, so that a test never straddles two.
 WINDOW = 10**9
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post_json(client: Client, path: str, payload: dict):

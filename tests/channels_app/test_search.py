@@ -9,20 +9,13 @@ import threading
 
 import pytest
 from django.db import connection, transaction
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from channels_app import selectors, services
 from common.errors import ServiceError
-from tests.channels_app.conftest import enable_mfa, make_channels
+from tests.channels_app.conftest import client_for, enable_mfa, make_channels
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(user, thread, body: str):
